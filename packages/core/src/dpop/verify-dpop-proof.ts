@@ -1,0 +1,183 @@
+import { cryptoBackend } from "#crypto-backend";
+import { encodeBase64Url, encodeUtf8 } from "../encoding/base64url.js";
+import { AgentAuthError } from "../errors.js";
+import { decodeCompactJws } from "../crypto/compact-jws.js";
+import { isAlgorithmForJwk, computeJwkThumbprint, parsePublicJwk, type PublicJwk } from "../crypto/jwk.js";
+import type { KeyCache } from "../crypto/key-cache.js";
+import type { DpopNonceSource } from "./dpop-nonce-source.js";
+import { normalizeHtu } from "./normalize-htu.js";
+
+/** Algorithms a DPoP proof may use: asymmetric only, never `none` or a MAC. */
+export type DpopAlgorithm = "ES256" | "EdDSA" | "Ed25519";
+
+/** The payload of a verified DPoP proof. */
+export interface DpopProofClaims {
+  readonly jti: string;
+  readonly htm: string;
+  readonly htu: string;
+  readonly iat: number;
+  readonly ath?: string;
+  readonly nonce?: string;
+}
+
+/**
+ * Records a proof's `jti` as used, atomically (e.g. Redis `SET NX` with expiry). Resolves `true`
+ * the first time a (`jkt`, `jti`) pair is seen and `false` for a replay. It is called last, for
+ * proofs that passed every other check, so rejected proofs never use up a `jti`.
+ */
+export type MarkDpopJtiUsed = (jti: string, context: { jkt: string; expiresAt: Date }) => Promise<boolean>;
+
+export interface VerifyDpopProofOptions {
+  /** The `DPoP` header value(s) as received; more than one is refused (§4.3 rule 1). */
+  proof: string | readonly string[] | undefined;
+  /** The request's method, e.g. "POST". */
+  expectedMethod: string;
+  /** The request's absolute URL as this server sees it; query and fragment are ignored. */
+  expectedUrl: string;
+  now: Date;
+  markJtiUsed: MarkDpopJtiUsed;
+  /** The access token sent with the proof: `ath` must be its hash. Requires `expectedJkt`. */
+  accessToken?: string;
+  /** The RFC 7638 thumbprint the proof key must have (`cnf.jkt` of the token, or an agent's key). */
+  expectedJkt?: string;
+  /** Requires a valid server nonce when set (§8). */
+  nonceSource?: DpopNonceSource;
+  /** How old a proof's `iat` may be. Default 60 s. */
+  maxAgeSeconds?: number;
+  /** Tolerated clock difference in both directions. Default 5 s. */
+  clockSkewSeconds?: number;
+  /** Default ["ES256", "EdDSA", "Ed25519"]. */
+  allowedAlgorithms?: readonly DpopAlgorithm[];
+  /** Imported-key cache; without one every proof imports its key (cold path). */
+  keyCache?: KeyCache;
+}
+
+export interface VerifyDpopProofResult {
+  /** RFC 7638 thumbprint of the proof key. */
+  readonly jkt: string;
+  readonly jwk: PublicJwk;
+  readonly alg: DpopAlgorithm;
+  readonly claims: DpopProofClaims;
+}
+
+const DEFAULT_ALGORITHMS: readonly DpopAlgorithm[] = ["ES256", "EdDSA", "Ed25519"];
+const MAX_PROOF_LENGTH = 4096;
+const MIN_JTI_LENGTH = 16;
+const MAX_JTI_LENGTH = 256;
+
+/**
+ * Verifies a DPoP proof by every check of RFC 9449 §4.3, plus `jti` replay (§11.1), `ath` and
+ * the `cnf.jkt` binding (§4.3 rule 12, §7.1). Throws an {@link AgentAuthError} whose code names
+ * the first rule broken; cheap checks run before the signature, the replay record last.
+ *
+ * @example
+ * const { jkt } = await verifyDpopProof({ proof: req.headers.dpop, expectedMethod: "POST",
+ *   expectedUrl: "https://as.example/oauth/token", now: new Date(), markJtiUsed });
+ */
+export async function verifyDpopProof(options: VerifyDpopProofOptions): Promise<VerifyDpopProofResult> {
+  const maxAge = options.maxAgeSeconds ?? 60;
+  const skew = options.clockSkewSeconds ?? 5;
+  if (options.accessToken !== undefined && options.expectedJkt === undefined) {
+    throw new TypeError("expectedJkt is required when an access token is presented");
+  }
+
+  // Rules 1 and 2: exactly one header holding one well-formed JWT.
+  const proof = singleProof(options.proof);
+  const { header, payload, signingInput, signature } = decodeCompactJws(proof, "ERR_DPOP_MALFORMED", MAX_PROOF_LENGTH);
+
+  // Rule 4: typ. Rule 5: an allowed asymmetric alg.
+  if (header.typ !== "dpop+jwt") throw new AgentAuthError("ERR_DPOP_TYP_INVALID", 'The DPoP proof "typ" must be "dpop+jwt"');
+  const alg = header.alg;
+  const allowed = options.allowedAlgorithms ?? DEFAULT_ALGORITHMS;
+  if (typeof alg !== "string" || !(allowed as readonly string[]).includes(alg)) {
+    throw new AgentAuthError("ERR_DPOP_ALG_NOT_ALLOWED", `The DPoP proof "alg" must be one of ${allowed.join(", ")}`);
+  }
+  // Rule 7: a public key, of the type the alg needs (rule 3 covers its presence).
+  if (header.jwk === undefined) throw new AgentAuthError("ERR_DPOP_JWK_INVALID", 'The DPoP proof header has no "jwk"');
+  const jwk = parsePublicJwk(header.jwk, { invalidCode: "ERR_DPOP_JWK_INVALID", privateCode: "ERR_DPOP_JWK_PRIVATE" });
+  if (!isAlgorithmForJwk(alg as DpopAlgorithm, jwk)) {
+    throw new AgentAuthError("ERR_DPOP_JWK_INVALID", `The DPoP proof "jwk" is not a key for "${alg}"`);
+  }
+
+  // Rule 3: required claims, with their types.
+  const claims = readClaims(payload);
+
+  // Rule 8: htm. Rule 9: htu, ignoring query and fragment, after normalisation.
+  if (claims.htm !== options.expectedMethod) {
+    throw new AgentAuthError("ERR_DPOP_HTM_MISMATCH", `The DPoP proof "htm" does not match ${options.expectedMethod}`);
+  }
+  const expectedHtu = normalizeHtu(options.expectedUrl);
+  if (expectedHtu === undefined) throw new TypeError("expectedUrl must be an absolute http(s) URL");
+  if (normalizeHtu(claims.htu) !== expectedHtu) {
+    throw new AgentAuthError("ERR_DPOP_HTU_MISMATCH", `The DPoP proof "htu" does not match ${expectedHtu}`);
+  }
+
+  // Rule 11: created within the accepted window.
+  const nowSeconds = options.now.getTime() / 1000;
+  if (claims.iat > nowSeconds + skew || claims.iat < nowSeconds - maxAge - skew) {
+    throw new AgentAuthError("ERR_DPOP_IAT_OUT_OF_WINDOW", 'The DPoP proof "iat" is outside the accepted window', {
+      details: { maxAgeSeconds: maxAge, clockSkewSeconds: skew },
+    });
+  }
+
+  // Rule 12: bound to the presented access token and its key.
+  if (options.accessToken !== undefined) {
+    if (claims.ath === undefined) throw new AgentAuthError("ERR_DPOP_ATH_MISSING", 'The DPoP proof has no "ath"');
+    const ath = encodeBase64Url(await cryptoBackend.sha256(encodeUtf8(options.accessToken)));
+    if (claims.ath !== ath) {
+      throw new AgentAuthError("ERR_DPOP_ATH_MISMATCH", 'The DPoP proof "ath" is not the hash of the access token');
+    }
+  }
+  const jkt = await computeJwkThumbprint(jwk);
+  if (options.expectedJkt !== undefined && jkt !== options.expectedJkt) {
+    throw new AgentAuthError("ERR_DPOP_JKT_MISMATCH", "The DPoP proof key is not the key the token is bound to");
+  }
+
+  // Rule 10: the server nonce, when one is required.
+  if (options.nonceSource !== undefined) {
+    if (claims.nonce === undefined) throw new AgentAuthError("ERR_DPOP_NONCE_REQUIRED", "A DPoP nonce is required");
+    if (!(await options.nonceSource.verify(claims.nonce, options.now))) {
+      throw new AgentAuthError("ERR_DPOP_NONCE_INVALID", 'The DPoP proof "nonce" is invalid or expired');
+    }
+  }
+
+  // Rule 6: the signature, under the embedded key.
+  const key = await (options.keyCache?.importKey(jkt, jwk, alg) ?? cryptoBackend.importPublicKey(jwk, alg));
+  if (!(await cryptoBackend.verifySignature(key, signature, signingInput))) {
+    throw new AgentAuthError("ERR_DPOP_SIGNATURE_INVALID", "The DPoP proof signature is invalid");
+  }
+
+  // §11.1: single use, remembered until the proof would be too old anyway.
+  const expiresAt = new Date((claims.iat + maxAge + skew) * 1000);
+  if (!(await options.markJtiUsed(claims.jti, { jkt, expiresAt }))) {
+    throw new AgentAuthError("ERR_DPOP_JTI_REPLAYED", "The DPoP proof has been used before");
+  }
+  return { jkt, jwk, alg: alg as DpopAlgorithm, claims };
+}
+
+function singleProof(proof: string | readonly string[] | undefined): string {
+  if (typeof proof === "string") return proof;
+  if (proof === undefined || proof.length === 0) throw new AgentAuthError("ERR_DPOP_MISSING", "A DPoP proof is required");
+  if (proof.length > 1) throw new AgentAuthError("ERR_DPOP_MULTIPLE", "Exactly one DPoP header is allowed");
+  return proof[0] as string;
+}
+
+function readClaims(payload: Readonly<Record<string, unknown>>): DpopProofClaims {
+  const { jti, htm, htu, iat, ath, nonce } = payload;
+  if (typeof htm !== "string" || typeof htu !== "string") {
+    throw new AgentAuthError("ERR_DPOP_CLAIMS_INVALID", 'The DPoP proof needs string "htm" and "htu" claims');
+  }
+  if (typeof iat !== "number" || !Number.isFinite(iat)) {
+    throw new AgentAuthError("ERR_DPOP_CLAIMS_INVALID", 'The DPoP proof needs a numeric "iat" claim');
+  }
+  if (typeof jti !== "string" || jti.length < MIN_JTI_LENGTH || jti.length > MAX_JTI_LENGTH) {
+    throw new AgentAuthError(
+      "ERR_DPOP_JTI_INVALID",
+      `The DPoP proof "jti" must be a string of ${MIN_JTI_LENGTH} to ${MAX_JTI_LENGTH} characters`,
+    );
+  }
+  if ((ath !== undefined && typeof ath !== "string") || (nonce !== undefined && typeof nonce !== "string")) {
+    throw new AgentAuthError("ERR_DPOP_CLAIMS_INVALID", 'The DPoP proof "ath" and "nonce" claims must be strings');
+  }
+  return { jti, htm, htu, iat, ...(ath === undefined ? {} : { ath }), ...(nonce === undefined ? {} : { nonce }) };
+}
