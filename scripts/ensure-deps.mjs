@@ -12,7 +12,8 @@ if (major < 20 || (major === 20 && minor < 19)) {
 }
 
 const installed = "node_modules/.pnpm/lock.yaml";
-if (existsSync(installed) && statSync(installed).mtimeMs >= statSync("pnpm-lock.yaml").mtimeMs) process.exit(0);
+if (existsSync(installed) && statSync(installed).mtimeMs >= statSync("pnpm-lock.yaml").mtimeMs)
+  process.exit(0);
 
 const hasPnpm12 = (() => {
   try {

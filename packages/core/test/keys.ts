@@ -10,7 +10,10 @@ export interface TestKey extends Signer, DpopKey {
   readonly jwksEntry: Record<string, string>;
 }
 
-export function createTestKey(alg: "ES256" | "EdDSA" | "RS256" = "ES256", kid = `test-${alg}`): TestKey {
+export function createTestKey(
+  alg: "ES256" | "EdDSA" | "RS256" = "ES256",
+  kid = `test-${alg}`,
+): TestKey {
   const { privateKey, publicKey } =
     alg === "ES256"
       ? generateKeyPairSync("ec", { namedCurve: "P-256" })

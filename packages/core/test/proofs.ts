@@ -1,9 +1,13 @@
-import { encodeBase64Url, encodeUtf8 } from "../src/encoding/base64url.js";
-import type { MarkDpopJtiUsed } from "../src/dpop/verify-dpop-proof.js";
 import type { JwsSigner } from "../src/crypto/signer.js";
+import type { MarkDpopJtiUsed } from "../src/dpop/verify-dpop-proof.js";
+import { encodeBase64Url, encodeUtf8 } from "../src/encoding/base64url.js";
 
 /** Signs an arbitrary header and payload, so tests can build proofs with exactly one defect. */
-export async function forgeJws(header: object, payload: object, signer: JwsSigner): Promise<string> {
+export async function forgeJws(
+  header: object,
+  payload: object,
+  signer: JwsSigner,
+): Promise<string> {
   const signingInput = `${encodeBase64Url(encodeUtf8(JSON.stringify(header)))}.${encodeBase64Url(encodeUtf8(JSON.stringify(payload)))}`;
   return `${signingInput}.${encodeBase64Url(await signer.sign(encodeUtf8(signingInput)))}`;
 }

@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../encoding/canonical-json.js";
-import { type ChainedAuditEvent, GENESIS_HASH, computeAuditEventHash, verifyAuditChain } from "./hash-chain.js";
+import {
+  type ChainedAuditEvent,
+  computeAuditEventHash,
+  GENESIS_HASH,
+  verifyAuditChain,
+} from "./hash-chain.js";
 
 async function buildChain(bodies: JsonValue[]): Promise<ChainedAuditEvent[]> {
   const chain: ChainedAuditEvent[] = [];
@@ -32,7 +37,11 @@ describe("audit hash chain", () => {
 
   it("verifies an intact chain and reports its head", async () => {
     const chain = await buildChain(bodies);
-    expect(await verifyAuditChain(chain)).toEqual({ count: 4, lastSequence: 4, headHash: chain[3]?.hash });
+    expect(await verifyAuditChain(chain)).toEqual({
+      count: 4,
+      lastSequence: 4,
+      headHash: chain[3]?.hash,
+    });
   });
 
   it("verifies a chain streamed in pages from a checkpoint", async () => {
@@ -40,19 +49,29 @@ describe("audit hash chain", () => {
     async function* tail() {
       yield* chain.slice(2);
     }
-    const result = await verifyAuditChain(tail(), { previousHash: chain[1]?.hash, firstSequence: 3 });
+    const result = await verifyAuditChain(tail(), {
+      previousHash: chain[1]?.hash,
+      firstSequence: 3,
+    });
     expect(result).toEqual({ count: 2, lastSequence: 4, headHash: chain[3]?.hash });
   });
 
   it("treats an empty chain as intact", async () => {
-    expect(await verifyAuditChain([])).toEqual({ count: 0, lastSequence: 0, headHash: GENESIS_HASH });
+    expect(await verifyAuditChain([])).toEqual({
+      count: 0,
+      lastSequence: 0,
+      headHash: GENESIS_HASH,
+    });
   });
 
   it.each([
     [
       "an edited event",
       (chain: ChainedAuditEvent[]) => {
-        chain[2] = { ...(chain[2] as ChainedAuditEvent), event: { type: "grant.denied", subject: "g1" } };
+        chain[2] = {
+          ...(chain[2] as ChainedAuditEvent),
+          event: { type: "grant.denied", subject: "g1" },
+        };
       },
       { sequence: 3, reason: "hash_mismatch" },
     ],

@@ -1,5 +1,4 @@
-import { cryptoBackend } from "#crypto-backend";
-import { encodeUtf8 } from "../encoding/base64url.js";
+import { platform } from "#platform";
 import { canonicalizeJson, type JsonValue } from "../encoding/canonical-json.js";
 import { decodeHex, encodeHex } from "../encoding/hex.js";
 import { AgentAuthError } from "../errors.js";
@@ -17,14 +16,22 @@ export interface ChainedAuditEvent {
 }
 
 /** Hash of one link: hex(SHA-256(previous hash bytes ‖ UTF-8(canonical JSON of the event))). */
-export async function computeAuditEventHash(previousHash: string, event: JsonValue): Promise<string> {
-  const previous = decodeHex(previousHash);
-  if (previous?.length !== 32) throw new TypeError("previousHash must be 64 lower-case hex characters");
-  const body = encodeUtf8(canonicalizeJson(event));
-  const input = new Uint8Array(32 + body.length);
-  input.set(previous);
-  input.set(body, 32);
-  return encodeHex(await cryptoBackend.sha256(input));
+export async function computeAuditEventHash(
+  previousHash: string,
+  event: JsonValue,
+): Promise<string> {
+  return encodeHex(await hashLink(decodeHash(previousHash), event));
+}
+
+function hashLink(previous: Uint8Array, event: JsonValue): Promise<Uint8Array> {
+  return platform.sha256(previous, canonicalizeJson(event));
+}
+
+function decodeHash(hash: string): Uint8Array {
+  const bytes = decodeHex(hash);
+  if (bytes?.length !== 32)
+    throw new TypeError("A chain hash must be 64 lower-case hex characters");
+  return bytes;
 }
 
 /** Why a chain does not verify, at {@link AuditChainBreakDetails.sequence}. */
@@ -62,14 +69,18 @@ export async function verifyAuditChain(
   options: VerifyAuditChainOptions = {},
 ): Promise<VerifyAuditChainResult> {
   let headHash = options.previousHash ?? GENESIS_HASH;
+  // The head is kept as bytes too, so each link costs one hash and no hex decoding.
+  let headBytes = decodeHash(headHash);
   let expectedSequence = options.firstSequence ?? 1;
   let count = 0;
   for await (const link of events) {
     if (link.sequence !== expectedSequence) {
       breakAt(link.sequence, "sequence_gap", String(expectedSequence), String(link.sequence));
     }
-    if (link.previousHash !== headHash) breakAt(link.sequence, "previous_hash_mismatch", headHash, link.previousHash);
-    const hash = await computeAuditEventHash(link.previousHash, link.event);
+    if (link.previousHash !== headHash)
+      breakAt(link.sequence, "previous_hash_mismatch", headHash, link.previousHash);
+    headBytes = await hashLink(headBytes, link.event);
+    const hash = encodeHex(headBytes);
     if (hash !== link.hash) breakAt(link.sequence, "hash_mismatch", hash, link.hash);
     headHash = hash;
     expectedSequence++;
@@ -78,9 +89,18 @@ export async function verifyAuditChain(
   return { count, lastSequence: expectedSequence - 1, headHash };
 }
 
-function breakAt(sequence: number, reason: AuditChainBreakReason, expected: string, actual: string): never {
+function breakAt(
+  sequence: number,
+  reason: AuditChainBreakReason,
+  expected: string,
+  actual: string,
+): never {
   const details: AuditChainBreakDetails = { sequence, reason, expected, actual };
-  throw new AgentAuthError("ERR_AUDIT_CHAIN_BROKEN", `The audit chain breaks at sequence ${sequence}: ${reason}`, {
-    details: { ...details },
-  });
+  throw new AgentAuthError(
+    "ERR_AUDIT_CHAIN_BROKEN",
+    `The audit chain breaks at sequence ${sequence}: ${reason}`,
+    {
+      details: { ...details },
+    },
+  );
 }

@@ -16,7 +16,9 @@ export async function createWebCryptoDpopKey(keyPair: CryptoKeyPair): Promise<Dp
     publicJwk,
     async sign(data) {
       const bytes = new Uint8Array(data);
-      return new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keyPair.privateKey, bytes));
+      return new Uint8Array(
+        await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keyPair.privateKey, bytes),
+      );
     },
   };
 }

@@ -15,7 +15,9 @@ describe("derToJoseSignature", () => {
       if (rLength < 32 || sLength < 32) shortComponents++;
       const jose = derToJoseSignature(der);
       expect(jose).toHaveLength(64);
-      expect(verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, jose)).toBe(true);
+      expect(verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, jose)).toBe(
+        true,
+      );
     }
     expect(shortComponents).toBe(3);
   });
@@ -27,7 +29,10 @@ describe("derToJoseSignature", () => {
     ["a negative integer", [0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01]],
     ["a non-minimal integer", [0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]],
     ["trailing bytes", [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00]],
-    ["an oversized integer", [0x30, 0x26, 0x02, 0x21, 0x01, ...new Array(32).fill(1), 0x02, 0x01, 0x01]],
+    [
+      "an oversized integer",
+      [0x30, 0x26, 0x02, 0x21, 0x01, ...new Array(32).fill(1), 0x02, 0x01, 0x01],
+    ],
   ])("rejects %s", (_name, bytes) => {
     expect(() => derToJoseSignature(new Uint8Array(bytes))).toThrow(TypeError);
   });

@@ -24,11 +24,15 @@ export const RFC9449_JWK = {
 
 describe("computeJwkThumbprint (RFC 7638)", () => {
   it("matches the RFC 7638 §3.1 example", async () => {
-    expect(await computeJwkThumbprint(parsePublicJwk(RFC7638_KEY))).toBe("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    expect(await computeJwkThumbprint(parsePublicJwk(RFC7638_KEY))).toBe(
+      "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+    );
   });
 
   it("matches the RFC 9449 §6.1 example", async () => {
-    expect(await computeJwkThumbprint(parsePublicJwk(RFC9449_JWK))).toBe("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    expect(await computeJwkThumbprint(parsePublicJwk(RFC9449_JWK))).toBe(
+      "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+    );
   });
 
   it("ignores optional members", async () => {
@@ -54,16 +58,19 @@ describe("parsePublicJwk", () => {
     expect(parsePublicJwk(jwk)).toEqual({ kty: "OKP", crv: "Ed25519", x: jwk.x });
   });
 
-  it.each(["d", "p", "q", "dp", "dq", "qi", "oth", "k"])("rejects a key with the private member %s", (member) => {
-    expect(() => parsePublicJwk({ ...RFC9449_JWK, [member]: "AAAA" })).toThrow(
-      expect.objectContaining({ code: "ERR_JWK_PRIVATE" }),
-    );
-  });
+  it.each(["d", "p", "q", "dp", "dq", "qi", "oth", "k"])(
+    "rejects a key with the private member %s",
+    (member) => {
+      expect(() => parsePublicJwk({ ...RFC9449_JWK, [member]: "AAAA" })).toThrow(
+        expect.objectContaining({ code: "ERR_JWK_PRIVATE" }),
+      );
+    },
+  );
 
   it("uses caller-supplied codes", () => {
-    expect(() => parsePublicJwk({ ...RFC9449_JWK, d: "AA" }, { privateCode: "ERR_DPOP_JWK_PRIVATE" })).toThrow(
-      expect.objectContaining({ code: "ERR_DPOP_JWK_PRIVATE" }),
-    );
+    expect(() =>
+      parsePublicJwk({ ...RFC9449_JWK, d: "AA" }, { privateCode: "ERR_DPOP_JWK_PRIVATE" }),
+    ).toThrow(expect.objectContaining({ code: "ERR_DPOP_JWK_PRIVATE" }));
     expect(() => parsePublicJwk({ kty: "oct" }, { invalidCode: "ERR_DPOP_JWK_INVALID" })).toThrow(
       expect.objectContaining({ code: "ERR_DPOP_JWK_INVALID" }),
     );
@@ -78,8 +85,13 @@ describe("parsePublicJwk", () => {
     ["a missing coordinate", { kty: "EC", crv: "P-256", x: RFC9449_JWK.x }],
     ["padded base64", { ...RFC9449_JWK, x: `${RFC9449_JWK.x}=` }],
     ["an X25519 key", { kty: "OKP", crv: "X25519", x: RFC9449_JWK.x }],
-    ["a 1024-bit RSA key", generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" })],
+    [
+      "a 1024-bit RSA key",
+      generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ format: "jwk" }),
+    ],
   ])("rejects %s", (_name, value) => {
-    expect(() => parsePublicJwk(value)).toThrow(expect.objectContaining({ code: "ERR_JWK_INVALID" }));
+    expect(() => parsePublicJwk(value)).toThrow(
+      expect.objectContaining({ code: "ERR_JWK_INVALID" }),
+    );
   });
 });

@@ -1,7 +1,7 @@
-import { cryptoBackend } from "#crypto-backend";
-import { decodeBase64Url, encodeBase64Url, encodeUtf8 } from "../encoding/base64url.js";
+import { platform } from "#platform";
+import { base64UrlByteLength, decodeBase64Url, encodeBase64Url } from "../encoding/base64url.js";
 import { AgentAuthError, type ErrorCode } from "../errors.js";
-import type { SignatureAlgorithm } from "./crypto-backend.js";
+import type { SignatureAlgorithm } from "../platform/platform.js";
 
 /** A P-256 public key (RFC 7518 §6.2). */
 export interface EcPublicJwk {
@@ -58,16 +58,26 @@ export function parsePublicJwk(value: unknown, options: ParsePublicJwkOptions = 
   }
   switch (jwk.kty) {
     case "EC":
-      if (jwk.crv !== "P-256") throw new AgentAuthError(invalid, 'Only the EC curve "P-256" is supported');
-      return { kty: "EC", crv: "P-256", x: member(jwk, "x", 32, invalid), y: member(jwk, "y", 32, invalid) };
+      if (jwk.crv !== "P-256")
+        throw new AgentAuthError(invalid, 'Only the EC curve "P-256" is supported');
+      return {
+        kty: "EC",
+        crv: "P-256",
+        x: member(jwk, "x", 32, invalid),
+        y: member(jwk, "y", 32, invalid),
+      };
     case "OKP":
-      if (jwk.crv !== "Ed25519") throw new AgentAuthError(invalid, 'Only the OKP curve "Ed25519" is supported');
+      if (jwk.crv !== "Ed25519")
+        throw new AgentAuthError(invalid, 'Only the OKP curve "Ed25519" is supported');
       return { kty: "OKP", crv: "Ed25519", x: member(jwk, "x", 32, invalid) };
     case "RSA": {
       const n = member(jwk, "n", undefined, invalid);
       const modulus = decodeBase64Url(n) as Uint8Array;
       if (modulus.length < 256 || modulus[0] === 0) {
-        throw new AgentAuthError(invalid, "An RSA modulus must be at least 2048 bits, without leading zeros");
+        throw new AgentAuthError(
+          invalid,
+          "An RSA modulus must be at least 2048 bits, without leading zeros",
+        );
       }
       return { kty: "RSA", n, e: member(jwk, "e", undefined, invalid) };
     }
@@ -76,10 +86,15 @@ export function parsePublicJwk(value: unknown, options: ParsePublicJwkOptions = 
   }
 }
 
-function member(jwk: Record<string, unknown>, name: string, size: number | undefined, code: ErrorCode): string {
+function member(
+  jwk: Record<string, unknown>,
+  name: string,
+  size: number | undefined,
+  code: ErrorCode,
+): string {
   const value = jwk[name];
-  const bytes = typeof value === "string" ? decodeBase64Url(value) : undefined;
-  if (bytes === undefined || bytes.length === 0 || (size !== undefined && bytes.length !== size)) {
+  const length = typeof value === "string" ? base64UrlByteLength(value) : undefined;
+  if (length === undefined || length === 0 || (size !== undefined && length !== size)) {
     const expected = size === undefined ? "base64url" : `${size} bytes of base64url`;
     throw new AgentAuthError(code, `The JWK member "${name}" must be ${expected}`);
   }
@@ -99,22 +114,22 @@ export function isAlgorithmForJwk(alg: SignatureAlgorithm, jwk: PublicJwk): bool
 }
 
 /**
- * RFC 7638 JWK thumbprint: base64url(SHA-256(the required members, in lexicographic order, with
- * no white space)). This is the key's identity in `cnf.jkt` and the key cache.
+ * The RFC 7638 thumbprint input: the required members in lexicographic order, no white space.
+ * It identifies the key material exactly, so it also keys the imported-key cache.
  */
-export async function computeJwkThumbprint(jwk: PublicJwk): Promise<string> {
-  let json: string;
+export function thumbprintInput(jwk: PublicJwk): string {
+  // Members were validated as base64url, so they need no JSON escaping.
   switch (jwk.kty) {
     case "EC":
-      json = `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`;
-      break;
+      return `{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`;
     case "OKP":
-      json = `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
-      break;
+      return `{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`;
     case "RSA":
-      json = `{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`;
-      break;
+      return `{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`;
   }
-  // Members were validated as base64url, so they need no JSON escaping.
-  return encodeBase64Url(await cryptoBackend.sha256(encodeUtf8(json)));
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url): the key's identity in `cnf.jkt`. */
+export async function computeJwkThumbprint(jwk: PublicJwk): Promise<string> {
+  return encodeBase64Url(await platform.sha256(thumbprintInput(jwk)));
 }

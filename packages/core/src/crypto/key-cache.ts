@@ -1,22 +1,30 @@
-import { cryptoBackend } from "#crypto-backend";
-import type { PublicKeyHandle, SignatureAlgorithm } from "./crypto-backend.js";
-import type { PublicJwk } from "./jwk.js";
+import { platform } from "#platform";
+import type { PublicKeyHandle, SignatureAlgorithm } from "../platform/platform.js";
+import { computeJwkThumbprint, type PublicJwk, thumbprintInput } from "./jwk.js";
+
+/** A public key ready to verify with, and its RFC 7638 thumbprint. */
+export interface ResolvedKey {
+  readonly jkt: string;
+  readonly key: PublicKeyHandle;
+}
 
 /**
- * A bounded LRU of imported public keys, keyed by RFC 7638 thumbprint (which identifies the key
- * material exactly). Importing a JWK costs about twice a signature check, so a warm verification
- * path imports nothing.
+ * A bounded LRU of work derived from public keys: imported keys with their thumbprints, and
+ * validated DPoP proof headers (an agent sends the same header with every proof). Importing a
+ * JWK costs about twice a signature check and a thumbprint costs a hash, so a warm verification
+ * does neither. Entries are keyed by exact input text, so a hit can only return what the same
+ * input produced; failed computations are never kept.
  */
 export interface KeyCache {
-  /** Returns the imported key for `jwk`, importing it on a miss. */
-  importKey(thumbprint: string, jwk: PublicJwk, alg: SignatureAlgorithm): Promise<PublicKeyHandle>;
+  /** The cached result for `key`, or the result of `compute`, cached when it succeeds. */
+  getOrCompute<T>(key: string, compute: () => Promise<T>): Promise<T>;
   readonly size: number;
   readonly hits: number;
   readonly misses: number;
 }
 
 export interface CreateKeyCacheOptions {
-  /** Maximum number of keys kept; the least recently used is evicted first. Default 10,000. */
+  /** Maximum number of entries; the least recently used is evicted first. Default 10,000. */
   maxEntries?: number;
 }
 
@@ -27,27 +35,24 @@ export function createKeyCache(options: CreateKeyCacheOptions = {}): KeyCache {
     throw new TypeError("maxEntries must be a positive integer");
   }
   // A Map iterates in insertion order; re-inserting on a hit makes its first key the LRU one.
-  // The alg is part of the cache key so one key material can never be used with another alg.
-  const entries = new Map<string, Promise<PublicKeyHandle>>();
+  const entries = new Map<string, Promise<unknown>>();
   let hits = 0;
   let misses = 0;
   return {
-    importKey(thumbprint, jwk, alg) {
-      const cacheKey = `${alg}.${thumbprint}`;
-      const cached = entries.get(cacheKey);
+    getOrCompute<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      const cached = entries.get(key);
       if (cached !== undefined) {
         hits++;
-        entries.delete(cacheKey);
-        entries.set(cacheKey, cached);
-        return cached;
+        entries.delete(key);
+        entries.set(key, cached);
+        return cached as Promise<T>;
       }
       misses++;
-      const imported = cryptoBackend.importPublicKey(jwk, alg);
-      entries.set(cacheKey, imported);
-      // A failed import must not poison the cache.
-      imported.catch(() => entries.delete(cacheKey));
+      const computed = compute();
+      entries.set(key, computed);
+      computed.catch(() => entries.delete(key));
       if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-      return imported;
+      return computed;
     },
     get size() {
       return entries.size;
@@ -59,4 +64,23 @@ export function createKeyCache(options: CreateKeyCacheOptions = {}): KeyCache {
       return misses;
     },
   };
+}
+
+/** Imports a key and computes its thumbprint, through `cache` when one is given. */
+export function resolveKey(
+  jwk: PublicJwk,
+  alg: SignatureAlgorithm,
+  cache?: KeyCache,
+): Promise<ResolvedKey> {
+  const compute = async (): Promise<ResolvedKey> => {
+    const [jkt, key] = await Promise.all([
+      computeJwkThumbprint(jwk),
+      platform.importPublicKey(jwk, alg),
+    ]);
+    return { jkt, key };
+  };
+  // The alg is part of the key so one key material is never used with another algorithm.
+  return cache === undefined
+    ? compute()
+    : cache.getOrCompute(`jwk:${alg}:${thumbprintInput(jwk)}`, compute);
 }

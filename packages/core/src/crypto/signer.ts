@@ -1,4 +1,4 @@
-import type { SignatureAlgorithm } from "./crypto-backend.js";
+import type { SignatureAlgorithm } from "../platform/platform.js";
 import type { PublicJwk } from "./jwk.js";
 
 /**

@@ -1,7 +1,7 @@
-import { cryptoBackend } from "#crypto-backend";
-import { encodeBase64Url, encodeUtf8 } from "../encoding/base64url.js";
+import { platform } from "#platform";
 import { signCompactJws } from "../crypto/compact-jws.js";
 import type { DpopKey } from "../crypto/signer.js";
+import { encodeBase64Url } from "../encoding/base64url.js";
 
 export interface CreateDpopProofOptions {
   key: DpopKey;
@@ -30,7 +30,7 @@ export async function createDpopProof(options: CreateDpopProofOptions): Promise<
     iat: Math.floor(options.now.getTime() / 1000),
   };
   if (options.accessToken !== undefined) {
-    payload.ath = encodeBase64Url(await cryptoBackend.sha256(encodeUtf8(options.accessToken)));
+    payload.ath = encodeBase64Url(await platform.sha256(options.accessToken));
   }
   if (options.nonce !== undefined) payload.nonce = options.nonce;
   return signCompactJws({ typ: "dpop+jwt", jwk: options.key.publicJwk }, payload, options.key);

@@ -1,7 +1,7 @@
-import { cryptoBackend } from "#crypto-backend";
-import { encodeBase64Url, encodeUtf8 } from "../encoding/base64url.js";
+import { platform } from "#platform";
 import { constantTimeEqual } from "../crypto/constant-time-equal.js";
-import type { HmacKeyHandle } from "../crypto/crypto-backend.js";
+import { encodeBase64Url } from "../encoding/base64url.js";
+import type { HmacKeyHandle } from "../platform/platform.js";
 
 /** Issues and checks DPoP server nonces (RFC 9449 §8). */
 export interface DpopNonceSource {
@@ -38,9 +38,9 @@ export function createDpopNonceSource(options: CreateDpopNonceSourceOptions): Dp
   const nonceFor = (counter: number): Promise<string> => {
     let nonce = memo.get(counter);
     if (nonce === undefined) {
-      key ??= cryptoBackend.importHmacKey(options.secret);
+      key ??= platform.importHmacKey(options.secret);
       nonce = key.then(async (handle) =>
-        encodeBase64Url(await cryptoBackend.hmacSha256(handle, encodeUtf8(`agentauth-dpop-nonce:${counter}`))),
+        encodeBase64Url(await platform.hmacSha256(handle, `agentauth-dpop-nonce:${counter}`)),
       );
       memo.set(counter, nonce);
       for (const old of memo.keys()) if (old < counter - 1 || old > counter + 1) memo.delete(old);
