@@ -43,6 +43,17 @@ export { findMatchingCapability, matchesCapabilities } from "./capabilities/matc
 export { parseCapabilities } from "./capabilities/parse-capabilities.js";
 export type { ValidationIssue } from "./capabilities/validation-issues.js";
 export type { Widening } from "./capabilities/widening.js";
+export type {
+  CreateClientAssertionOptions,
+  VerifyClientAssertionOptions,
+  VerifyClientAssertionResult,
+} from "./client/client-assertion.js";
+// OAuth client authentication (RFC 7523)
+export {
+  CLIENT_ASSERTION_TYPE,
+  createClientAssertion,
+  verifyClientAssertion,
+} from "./client/client-assertion.js";
 export type { DecodedJws } from "./crypto/compact-jws.js";
 export { decodeCompactJws, signCompactJws } from "./crypto/compact-jws.js";
 export { constantTimeEqual } from "./crypto/constant-time-equal.js";
@@ -96,6 +107,7 @@ export { parseEnvelope } from "./envelope/parse-envelope.js";
 export type { AgentAuthErrorOptions, ErrorCode } from "./errors.js";
 export { AgentAuthError, ERROR_CODES, isAgentAuthError } from "./errors.js";
 export type { FinalGrant } from "./grant/grant-digest.js";
+
 // Grants
 export {
   canonicalizeGrant,
