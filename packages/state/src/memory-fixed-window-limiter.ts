@@ -1,0 +1,43 @@
+import { ExpiringMap } from "./expiring-map.js";
+import {
+  type FixedWindowLimiter,
+  fixedWindowAt,
+  toFixedWindowHitResult,
+} from "./fixed-window-limiter.js";
+import { assertNonEmptyString, assertPositiveInteger, toEpochMs } from "./validate.js";
+
+export interface MemoryFixedWindowLimiterOptions {
+  /** Live counters held at most; past it `hit` rejects. Default 100,000. */
+  maxEntries?: number;
+}
+
+/**
+ * An in-process {@link FixedWindowLimiter} for the single-process embedded default. Counters are
+ * kept per (key, window) and dropped when their window ends. When it holds `maxEntries` live
+ * counters, `hit` on a new key rejects with `ERR_STATE_CAPACITY_EXCEEDED` rather than forget a
+ * counter, which would hand its key a fresh allowance.
+ */
+export function createMemoryFixedWindowLimiter(
+  options: MemoryFixedWindowLimiterOptions = {},
+): FixedWindowLimiter {
+  const counters = new ExpiringMap<number>({
+    maxEntries: options.maxEntries ?? 100_000,
+    label: "rate limiter",
+  });
+
+  return {
+    async hit(key, limit, windowSeconds, now) {
+      assertNonEmptyString(key, "key");
+      assertPositiveInteger(limit, "limit");
+      assertPositiveInteger(windowSeconds, "windowSeconds");
+      const nowMs = toEpochMs(now, "now");
+      const { startMs, endMs } = fixedWindowAt(nowMs, windowSeconds);
+      // Keyed by window like the Redis adapter, so hits that arrive out of order still count in
+      // the window their `now` falls in, and limits of different lengths on one key stay apart.
+      const id = `${key}:${windowSeconds}:${startMs}`;
+      const count = (counters.get(id, nowMs)?.value ?? 0) + 1;
+      counters.set(id, count, endMs, nowMs);
+      return toFixedWindowHitResult(count, limit, endMs, nowMs);
+    },
+  };
+}

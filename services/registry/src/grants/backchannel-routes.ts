@@ -1,0 +1,178 @@
+import { randomInt } from "node:crypto";
+import {
+  type AuthorizationDetails,
+  canonicalizeJson,
+  parseAuthorizationDetails,
+  toAuthorizationDetails,
+} from "@agentauth/core";
+import { Router } from "express";
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/database.js";
+import { ENDPOINTS } from "../discovery/discovery-routes.js";
+import { RegistryError } from "../errors.js";
+import { formBody, parseInput } from "../http/body.js";
+import { oauthErrors } from "../http/error-middleware.js";
+import { createId, hashSecret } from "../ids.js";
+import {
+  authenticateAgent,
+  type ClientAuthenticationDeps,
+} from "../oauth/client-authentication.js";
+import {
+  assertWithinCeiling,
+  findEnabledServiceProvider,
+} from "../service-providers/service-provider-routes.js";
+
+export interface BackchannelRoutesDeps extends ClientAuthenticationDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+}
+
+/** Seconds an agent waits between polls of the token endpoint (CIBA `interval`). */
+export const POLL_INTERVAL_SECONDS = 5;
+const MAX_PENDING_PER_AGENT = 20;
+const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
+
+const requestParameters = z.object({
+  authorization_details: z.string().min(2).max(32_768),
+  /** RFC 8707: the service provider the token is for. */
+  resource: z.string().min(1).max(200),
+  binding_message: z
+    .string()
+    .max(100)
+    .regex(/^[\p{L}\p{N}\p{P}\p{Zs}]*$/u, "must be plain printable text")
+    .optional(),
+  /** CIBA: how long the request stays open for the human, in seconds. */
+  requested_expiry: z.coerce.number().int().min(60).max(3600).default(600),
+  /** How long the grant should last once approved, in seconds (at most 90 days). */
+  grant_lifetime: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(86_400),
+});
+
+/**
+ * The CIBA backchannel authentication endpoint (poll mode): an agent asks for a grant, carrying
+ * RFC 9396 `authorization_details` for one service provider; its human approves or denies it in
+ * the approval app while the agent polls the token endpoint.
+ */
+export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
+  const router = Router();
+  router.post(ENDPOINTS.backchannel, oauthErrors, formBody, async (req, res) => {
+    const agent = await authenticateAgent(req, deps);
+    const params = parseInput(requestParameters, req.body, "ERR_INVALID_REQUEST");
+    const authorization = parseDetails(params.authorization_details);
+    const provider = await findEnabledServiceProvider(deps.db, params.resource);
+    assertWithinCeiling(authorization.capabilities, provider.ceiling);
+    const now = deps.clock.now();
+    const requestHash = hashSecret(
+      canonicalizeJson({
+        resource: provider.id,
+        authorization_details: toAuthorizationDetails(authorization),
+        binding_message: params.binding_message ?? null,
+        grant_lifetime: params.grant_lifetime,
+      }),
+    );
+
+    const request = await deps.db.transaction().execute(async (trx) => {
+      // An identical request still pending is the same request: answer with it again.
+      const identical = await trx
+        .selectFrom("grant_requests")
+        .selectAll()
+        .where("agent_id", "=", agent.id)
+        .where("request_hash", "=", requestHash)
+        .where("status", "=", "pending")
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      if (identical !== undefined) return identical;
+      const { pending } = await trx
+        .selectFrom("grant_requests")
+        .select((eb) => eb.fn.countAll<string>().as("pending"))
+        .where("agent_id", "=", agent.id)
+        .where("status", "=", "pending")
+        .where("expires_at", ">", now)
+        .executeTakeFirstOrThrow();
+      if (Number(pending) >= MAX_PENDING_PER_AGENT) {
+        throw new RegistryError(
+          "ERR_RATE_LIMITED",
+          `At most ${MAX_PENDING_PER_AGENT} requests may wait for approval at once`,
+        );
+      }
+      const row = {
+        id: createId("areq"),
+        agent_id: agent.id,
+        human_id: agent.human_id,
+        service_provider_id: provider.id,
+        authorization_details: JSON.stringify(toAuthorizationDetails(authorization)),
+        binding_message: params.binding_message ?? null,
+        user_code: createUserCode(),
+        requested_lifetime_seconds: params.grant_lifetime,
+        request_hash: requestHash,
+        status: "pending" as const,
+        poll_interval_seconds: POLL_INTERVAL_SECONDS,
+        created_at: now,
+        expires_at: new Date(now.getTime() + params.requested_expiry * 1000),
+      };
+      // Expired requests left "pending" must not block an identical new one.
+      await trx
+        .updateTable("grant_requests")
+        .set({ status: "expired" })
+        .where("agent_id", "=", agent.id)
+        .where("request_hash", "=", requestHash)
+        .where("status", "=", "pending")
+        .execute();
+      const inserted = await trx
+        .insertInto("grant_requests")
+        .values(row)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await enqueueAuditEvent(trx, {
+        type: "grant.requested",
+        actor: agent.id,
+        subject: row.id,
+        humanId: agent.human_id,
+        occurredAt: now,
+        data: {
+          service_provider: provider.id,
+          user_code: row.user_code,
+          grant_lifetime: params.grant_lifetime,
+        },
+      });
+      return inserted;
+    });
+
+    res.setHeader("Cache-Control", "no-store");
+    res.json({
+      auth_req_id: request.id,
+      expires_in: Math.max(0, Math.floor((request.expires_at.getTime() - now.getTime()) / 1000)),
+      interval: request.poll_interval_seconds,
+      user_code: request.user_code,
+      approval_uri: `${deps.publicUrl}/requests/${request.id}`,
+    });
+  });
+  return router;
+}
+
+function parseDetails(text: string): AuthorizationDetails {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RegistryError(
+      "ERR_INVALID_AUTHORIZATION_DETAILS",
+      "authorization_details must be a JSON array",
+    );
+  }
+  return parseAuthorizationDetails(value);
+}
+
+/** An 8-letter code the human compares with what the agent shows, e.g. `BDFG-HJKL`. */
+function createUserCode(): string {
+  let code = "";
+  for (let i = 0; i < 8; i++) code += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
+  return `${code.slice(0, 4)}-${code.slice(4)}`;
+}

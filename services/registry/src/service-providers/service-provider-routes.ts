@@ -1,0 +1,230 @@
+import { assertNarrowerOrEqual, type Capability, parseCapabilities } from "@agentauth/core";
+import { Router } from "express";
+import type { Kysely } from "kysely";
+import { z } from "zod";
+import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
+import type { Clock } from "../clock.js";
+import type { Database, Db } from "../db/database.js";
+import { RegistryError } from "../errors.js";
+import { jsonBody, parseInput } from "../http/body.js";
+import { type HumanAuthentication, signedInHuman } from "../http/signed-in-human.js";
+import { createId } from "../ids.js";
+import { createServiceProviderKey } from "./service-provider-keys.js";
+
+export interface ServiceProviderRoutesDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly humans: HumanAuthentication;
+}
+
+/** A service provider id: an absolute https URI (RFC 8707 style) or a short slug. */
+const serviceProviderId = z
+  .string()
+  .max(200)
+  .refine((id) => /^[a-z0-9][a-z0-9._-]{2,63}$/.test(id) || isHttpsUri(id), {
+    error:
+      "must be an https URI without query or fragment, or a slug of 3-64 lower-case letters, digits, '.', '_' or '-'",
+  });
+
+const createBody = z.strictObject({
+  id: serviceProviderId,
+  name: z.string().trim().min(1).max(100),
+  ceiling: z.array(z.unknown()).min(1).max(64),
+});
+
+/** Admin management of service providers and their verifier API keys. */
+export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Router {
+  const router = Router();
+  const { requireHuman, requireAdmin, checkOrigin } = deps.humans;
+  router.use("/api/service-providers", requireHuman, requireAdmin);
+
+  router.post("/api/service-providers", checkOrigin, jsonBody, async (req, res) => {
+    const body = parseInput(createBody, req.body);
+    const ceiling = parseCapabilities(body.ceiling);
+    const human = signedInHuman(res);
+    const now = deps.clock.now();
+    await deps.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom("service_providers")
+        .select("id")
+        .where("id", "=", body.id)
+        .executeTakeFirst();
+      if (existing !== undefined)
+        throw new RegistryError("ERR_CONFLICT", `Service provider ${body.id} already exists`);
+      await trx
+        .insertInto("service_providers")
+        .values({
+          id: body.id,
+          name: body.name,
+          ceiling: JSON.stringify(ceiling),
+          created_by: human.id,
+          created_at: now,
+        })
+        .execute();
+      await enqueueAuditEvent(trx, {
+        type: "service_provider.created",
+        actor: human.id,
+        subject: body.id,
+        occurredAt: now,
+        data: { name: body.name },
+      });
+    });
+    res.status(201).json({
+      id: body.id,
+      name: body.name,
+      ceiling,
+      created_at: now.toISOString(),
+      disabled_at: null,
+      keys: [],
+    });
+  });
+
+  router.get("/api/service-providers", async (_req, res) => {
+    const providers = await deps.db
+      .selectFrom("service_providers")
+      .selectAll()
+      .orderBy("created_at")
+      .execute();
+    const keys = await deps.db
+      .selectFrom("service_provider_keys")
+      .select(["id", "service_provider_id", "prefix", "created_at", "revoked_at"])
+      .orderBy("created_at")
+      .execute();
+    res.json({
+      service_providers: providers.map((provider) => ({
+        id: provider.id,
+        name: provider.name,
+        ceiling: provider.ceiling,
+        created_at: provider.created_at.toISOString(),
+        disabled_at: provider.disabled_at?.toISOString() ?? null,
+        keys: keys
+          .filter((key) => key.service_provider_id === provider.id)
+          .map((key) => ({
+            id: key.id,
+            prefix: key.prefix,
+            created_at: key.created_at.toISOString(),
+            revoked_at: key.revoked_at?.toISOString() ?? null,
+          })),
+      })),
+    });
+  });
+
+  router.post("/api/service-providers/:id/disable", checkOrigin, async (req, res) => {
+    const human = signedInHuman(res);
+    const now = deps.clock.now();
+    await deps.db.transaction().execute(async (trx) => {
+      const provider = await findProvider(trx, String(req.params.id));
+      if (provider.disabled_at !== null) return;
+      await trx
+        .updateTable("service_providers")
+        .set({ disabled_at: now })
+        .where("id", "=", provider.id)
+        .execute();
+      await enqueueAuditEvent(trx, {
+        type: "service_provider.disabled",
+        actor: human.id,
+        subject: provider.id,
+        occurredAt: now,
+      });
+    });
+    res.status(204).end();
+  });
+
+  router.post("/api/service-providers/:id/keys", checkOrigin, async (req, res) => {
+    const human = signedInHuman(res);
+    const now = deps.clock.now();
+    const { key, prefix, secretHash } = createServiceProviderKey();
+    const id = createId("spk");
+    await deps.db.transaction().execute(async (trx) => {
+      const provider = await findProvider(trx, String(req.params.id));
+      if (provider.disabled_at !== null)
+        throw new RegistryError("ERR_CONFLICT", "The service provider is disabled");
+      await trx
+        .insertInto("service_provider_keys")
+        .values({
+          id,
+          service_provider_id: provider.id,
+          prefix,
+          secret_hash: secretHash,
+          created_at: now,
+        })
+        .execute();
+      await enqueueAuditEvent(trx, {
+        type: "service_provider.key_created",
+        actor: human.id,
+        subject: provider.id,
+        occurredAt: now,
+        data: { key_id: id, prefix },
+      });
+    });
+    // The only time the key is ever shown.
+    res.setHeader("Cache-Control", "no-store");
+    res.status(201).json({ id, prefix, key, created_at: now.toISOString() });
+  });
+
+  router.delete("/api/service-providers/:id/keys/:keyId", checkOrigin, async (req, res) => {
+    const human = signedInHuman(res);
+    const now = deps.clock.now();
+    await deps.db.transaction().execute(async (trx) => {
+      const revoked = await trx
+        .updateTable("service_provider_keys")
+        .set({ revoked_at: now })
+        .where("id", "=", String(req.params.keyId))
+        .where("service_provider_id", "=", String(req.params.id))
+        .where("revoked_at", "is", null)
+        .returning("id")
+        .executeTakeFirst();
+      if (revoked === undefined) throw new RegistryError("ERR_NOT_FOUND", "No such active key");
+      await enqueueAuditEvent(trx, {
+        type: "service_provider.key_revoked",
+        actor: human.id,
+        subject: String(req.params.id),
+        occurredAt: now,
+        data: { key_id: revoked.id },
+      });
+    });
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+async function findProvider(db: Db, id: string) {
+  const provider = await db
+    .selectFrom("service_providers")
+    .selectAll()
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (provider === undefined) throw new RegistryError("ERR_NOT_FOUND", "No such service provider");
+  return provider;
+}
+
+/** The enabled service provider `id`, or `ERR_INVALID_TARGET`. */
+export async function findEnabledServiceProvider(db: Db, id: string) {
+  const provider = await db
+    .selectFrom("service_providers")
+    .selectAll()
+    .where("id", "=", id)
+    .where("disabled_at", "is", null)
+    .executeTakeFirst();
+  if (provider === undefined)
+    throw new RegistryError("ERR_INVALID_TARGET", `Unknown or disabled service provider ${id}`);
+  return provider;
+}
+
+/** Refuses capabilities outside what the service provider accepts. */
+export function assertWithinCeiling(capabilities: readonly Capability[], ceiling: unknown): void {
+  assertNarrowerOrEqual(
+    { capabilities: [...capabilities], envelope: undefined },
+    { capabilities: parseCapabilities(ceiling), envelope: undefined },
+  );
+}
+
+function isHttpsUri(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" && !url.search && !url.hash && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}

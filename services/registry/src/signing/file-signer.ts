@@ -1,0 +1,223 @@
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from "node:crypto";
+import { link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { JwkSigner } from "./jwk-signer.js";
+import { describeP256PublicKey, isP256Key } from "./p256-public-key.js";
+import { signingError } from "./signing-error.js";
+
+/** The embedded default token signer: a P-256 key in a local file. */
+export type FileSigner = JwkSigner;
+
+/** Group and other permission bits: a key file with any of them set is refused. */
+const GROUP_OTHER_BITS = 0o077;
+// Windows has ACLs, not POSIX modes: `stat` reports 0o666 for every writable file there.
+const CHECK_MODE = process.platform !== "win32";
+
+/**
+ * Loads the P-256 private key (PKCS#8 PEM) in `path`, creating it on first use, and signs with it
+ * in process (ES256). The same file gives the same key, and `kid`, on every start.
+ *
+ * Creation is safe when several processes start at once: each writes its candidate key to its
+ * own temporary file (`O_EXCL`, mode 0600, synced), then publishes it with `link(2)`, which
+ * fails if the key file exists (`rename(2)` would replace it, so two processes could each
+ * believe their own key is the key); every process then loads whatever key won. A key file
+ * that group or others can access is refused. The private key never leaves this module.
+ *
+ * @example const signer = await createFileSigner(".data/registry/signing-key.pem");
+ */
+export async function createFileSigner(path: string): Promise<FileSigner> {
+  const file = absolutePath(path);
+  // A second pass only happens after losing a creation race; a third, if the winner's file
+  // vanished in between (someone deleting keys while we start).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const pem = await readKeyFile(file);
+    if (pem !== undefined) return signerFor(parsePrivateKey(pem, file));
+    await createKeyFile(file);
+  }
+  throw signingError("KEY_FILE_IO", `The signing key file ${file} disappeared while loading it`);
+}
+
+export interface RotateFileSigningKeyResult {
+  /** The new key, now in the key file. */
+  readonly signer: FileSigner;
+  /** The `kid` of the key that was replaced. */
+  readonly retiredKid: string;
+  /** Where the replaced key is kept (same directory, named with its `kid`, mode 0600). */
+  readonly retiredPath: string;
+}
+
+/**
+ * Replaces the key in `path` with a new one, keeping the old key beside it as
+ * `<name>.<kid><ext>`. The key file is replaced atomically: a process starting meanwhile loads
+ * the old key or the new one, never a partial file. Running registries keep signing with the key
+ * they loaded until they restart; then the key ring retires the old `kid`, which stays in the
+ * JWKS until every token it signed has expired.
+ */
+export async function rotateFileSigningKey(path: string): Promise<RotateFileSigningKeyResult> {
+  const file = absolutePath(path);
+  const pem = await readKeyFile(file);
+  if (pem === undefined) {
+    throw signingError("KEY_FILE_MISSING", `There is no signing key file at ${file} to rotate`);
+  }
+  const { kid: retiredKid } = await describeP256PublicKey(parsePrivateKey(pem, file));
+  const extension = extname(file);
+  const retiredPath = `${file.slice(0, file.length - extension.length)}.${retiredKid}${extension}`;
+  try {
+    // A hard link keeps the very same file (and its verified mode) under the retired name.
+    await link(file, retiredPath);
+  } catch (error) {
+    // Kept already by an interrupted rotation: the name is the key's thumbprint.
+    if (errorCode(error) !== "EEXIST")
+      throw ioError(`keep the old signing key as ${retiredPath}`, error);
+  }
+  const temporary = await writeTemporaryKey(file);
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw ioError(`replace the signing key file ${file}`, error);
+  }
+  await syncDirectory(dirname(file));
+  return { signer: await createFileSigner(file), retiredKid, retiredPath };
+}
+
+function absolutePath(path: string): string {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError("The signing key file path must be a non-empty string");
+  }
+  return resolve(path);
+}
+
+/** The file's PEM text, or `undefined` if there is no file; refuses loose permissions. */
+async function readKeyFile(file: string): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw ioError(`open the signing key file ${file}`, error);
+  }
+  try {
+    // Checked on the open file, so what is checked is what is read.
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw signingError("KEY_FILE_INVALID", `The signing key path ${file} is not a regular file`);
+    }
+    if (CHECK_MODE && (stats.mode & GROUP_OTHER_BITS) !== 0) {
+      const mode = (stats.mode & 0o777).toString(8).padStart(4, "0");
+      throw signingError(
+        "KEY_FILE_INSECURE",
+        `The signing key file ${file} is accessible by group or others (mode ${mode}); ` +
+          `restrict it to its owner with: chmod 600 ${file}`,
+        { mode },
+      );
+    }
+    return await handle.readFile("utf8");
+  } catch (error) {
+    if (errorCode(error) === undefined) throw error;
+    throw ioError(`read the signing key file ${file}`, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function parsePrivateKey(pem: string, file: string): KeyObject {
+  let key: KeyObject | undefined;
+  try {
+    key = createPrivateKey({ key: pem, format: "pem" });
+  } catch {
+    // The parser's error is dropped: it is about the key's bytes.
+  }
+  if (key === undefined || !isP256Key(key)) {
+    throw signingError(
+      "KEY_FILE_INVALID",
+      `The signing key file ${file} does not hold a P-256 private key in PEM (PKCS#8)`,
+    );
+  }
+  return key;
+}
+
+async function signerFor(privateKey: KeyObject): Promise<FileSigner> {
+  const { publicJwk, kid } = await describeP256PublicKey(privateKey);
+  return Object.freeze({
+    kid,
+    alg: "ES256" as const,
+    publicJwk,
+    async sign(data: Uint8Array): Promise<Uint8Array> {
+      const signature = sign("sha256", data, { key: privateKey, dsaEncoding: "ieee-p1363" });
+      return new Uint8Array(signature.buffer, signature.byteOffset, signature.byteLength);
+    },
+  });
+}
+
+/** Publishes a new key at `file` unless one exists; either way a key file exists afterwards. */
+async function createKeyFile(file: string): Promise<void> {
+  const directory = dirname(file);
+  try {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw ioError(`create the signing key directory ${directory}`, error);
+  }
+  const temporary = await writeTemporaryKey(file);
+  try {
+    await link(temporary, file);
+    await syncDirectory(directory);
+  } catch (error) {
+    // Another process published its key first: that one is the key.
+    if (errorCode(error) !== "EEXIST") throw ioError(`create the signing key file ${file}`, error);
+  } finally {
+    await unlink(temporary).catch(() => {});
+  }
+}
+
+/** A new key in a fresh file beside `file`, created exclusively with mode 0600 and synced. */
+async function writeTemporaryKey(file: string): Promise<string> {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" });
+  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(temporary, "wx", 0o600);
+    await handle.writeFile(pem);
+    await handle.sync();
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    await unlink(temporary).catch(() => {});
+    throw ioError(`write a new signing key next to ${file}`, error);
+  }
+  await handle.close();
+  return temporary;
+}
+
+/** Makes a new directory entry durable, so a crash cannot lose a key already in use. */
+async function syncDirectory(directory: string): Promise<void> {
+  try {
+    const handle = await open(directory, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Not every platform can sync a directory (Windows); the data itself was synced.
+  }
+}
+
+/** The `code` of a Node.js system error (`ENOENT`, `EACCES`…); `undefined` for anything else. */
+function errorCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !("syscall" in error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function ioError(action: string, error: unknown): Error {
+  const code = errorCode(error);
+  if (code === undefined) return error instanceof Error ? error : new Error(String(error));
+  return signingError("KEY_FILE_IO", `Could not ${action}: ${code}`, { errno: code });
+}
