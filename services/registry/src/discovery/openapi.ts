@@ -1,6 +1,7 @@
 /**
  * The registry's OpenAPI 3.1 description, served at `/openapi.json`. Hand-written and kept next
- * to the routes; `test/discovery` checks that every mounted route is documented and vice versa.
+ * to the routes; `test/discovery/openapi.test.ts` checks that every mounted route is documented
+ * and every documented path is mounted.
  */
 export function createOpenApiDocument(issuer: string) {
   const problem = {
@@ -206,6 +207,55 @@ export function createOpenApiDocument(issuer: string) {
           requestBody: body({ type: "object", required: ["new_key_proof"] }),
           responses: { 200: ok(), 400: problem, 409: problem },
         },
+      },
+      "/api/webauthn/registration/options": {
+        post: {
+          summary:
+            "Passkey registration options: with an invitation (new human) or a session (another passkey)",
+          requestBody: body({
+            type: "object",
+            properties: { invitation: { type: "string" }, display_name: { type: "string" } },
+          }),
+          responses: {
+            200: ok("challenge_id and PublicKeyCredentialCreationOptionsJSON"),
+            400: problem,
+            429: problem,
+          },
+        },
+      },
+      "/api/webauthn/registration/verify": {
+        post: {
+          summary: "Verify the new passkey; creates the human for an invitation; starts a session",
+          requestBody: body({ type: "object", required: ["challenge_id", "response"] }),
+          responses: { 201: ok(), 400: problem },
+        },
+      },
+      "/api/webauthn/authentication/options": {
+        post: {
+          summary: "Sign-in options (discoverable passkeys, user verification required)",
+          responses: { 200: ok(), 429: problem },
+        },
+      },
+      "/api/webauthn/authentication/verify": {
+        post: {
+          summary: "Verify a sign-in assertion; starts a session",
+          requestBody: body({ type: "object", required: ["challenge_id", "response"] }),
+          responses: { 200: ok(), 400: problem },
+        },
+      },
+      "/api/session/logout": { post: human("End the session", { responses: { 204: ok() } }) },
+      "/api/me": { get: human("The signed-in human", { responses: { 200: ok(), 401: problem } }) },
+      "/api/me/passkeys": { get: human("The human's passkeys", { responses: { 200: ok() } }) },
+      "/api/me/passkeys/{credentialId}": {
+        delete: human("Remove a passkey (never the last one)", {
+          parameters: [id("credentialId")],
+          responses: { 204: ok(), 409: problem },
+        }),
+      },
+      "/api/invitations": {
+        post: human("Invite another human with a one-time link (admin)", {
+          responses: { 201: ok(), 403: problem },
+        }),
       },
       "/api/agent-enrolment-codes": {
         post: human("Create a one-time agent enrolment code", {
