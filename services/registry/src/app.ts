@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler, type Router } from "express
 import type { Logger } from "pino";
 import { RegistryError } from "./errors.js";
 import { createErrorMiddleware } from "./http/error-middleware.js";
+import { logRequests } from "./http/log-requests.js";
 import { assignRequestId } from "./http/request-id.js";
 
 /** What `createApp` needs: every outside thing is injected by `main.ts` (or a test). */
@@ -21,6 +22,7 @@ export function createApp(deps: AppDeps): Express {
   app.set("trust proxy", deps.trustProxy ?? false);
   app.set("query parser", "simple");
   app.use(assignRequestId);
+  app.use(logRequests(deps.logger));
   for (const middleware of deps.beforeRoutes ?? []) app.use(middleware);
   for (const router of deps.routers) app.use(router);
   app.use((req, _res, next) =>
