@@ -1,3 +1,4 @@
+import { assertNonEmptyString, assertPositiveInteger, toEpochMs } from "./validate.js";
 /** The outcome of one {@link FixedWindowLimiter.hit}. */
 export interface FixedWindowHitResult {
   /** Whether this hit is within the limit. */
@@ -21,6 +22,32 @@ export interface FixedWindowLimiter {
 }
 
 /** The fixed window containing `nowMs`: [startMs, endMs). */
+/** One hit's window, from checked arguments: its counter id (key, length, start) and end. */
+export interface FixedWindowHit {
+  readonly counterId: string;
+  readonly endMs: number;
+  readonly nowMs: number;
+}
+
+/**
+ * Checks a hit's arguments and places it in its window. Counters are keyed by window, so hits
+ * that arrive out of order count in the window their `now` falls in, and limits of different
+ * lengths on one key stay apart.
+ */
+export function placeFixedWindowHit(
+  key: string,
+  limit: number,
+  windowSeconds: number,
+  now: Date,
+): FixedWindowHit {
+  assertNonEmptyString(key, "key");
+  assertPositiveInteger(limit, "limit");
+  assertPositiveInteger(windowSeconds, "windowSeconds");
+  const nowMs = toEpochMs(now, "now");
+  const { startMs, endMs } = fixedWindowAt(nowMs, windowSeconds);
+  return { counterId: `${key}:${windowSeconds}:${startMs}`, endMs, nowMs };
+}
+
 export function fixedWindowAt(
   nowMs: number,
   windowSeconds: number,

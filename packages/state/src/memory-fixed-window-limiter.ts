@@ -1,10 +1,9 @@
 import { ExpiringMap } from "./expiring-map.js";
 import {
   type FixedWindowLimiter,
-  fixedWindowAt,
+  placeFixedWindowHit,
   toFixedWindowHitResult,
 } from "./fixed-window-limiter.js";
-import { assertNonEmptyString, assertPositiveInteger, toEpochMs } from "./validate.js";
 
 export interface MemoryFixedWindowLimiterOptions {
   /** Live counters held at most; past it `hit` rejects. Default 100,000. */
@@ -27,16 +26,9 @@ export function createMemoryFixedWindowLimiter(
 
   return {
     async hit(key, limit, windowSeconds, now) {
-      assertNonEmptyString(key, "key");
-      assertPositiveInteger(limit, "limit");
-      assertPositiveInteger(windowSeconds, "windowSeconds");
-      const nowMs = toEpochMs(now, "now");
-      const { startMs, endMs } = fixedWindowAt(nowMs, windowSeconds);
-      // Keyed by window like the Redis adapter, so hits that arrive out of order still count in
-      // the window their `now` falls in, and limits of different lengths on one key stay apart.
-      const id = `${key}:${windowSeconds}:${startMs}`;
-      const count = (counters.get(id, nowMs)?.value ?? 0) + 1;
-      counters.set(id, count, endMs, nowMs);
+      const { counterId, endMs, nowMs } = placeFixedWindowHit(key, limit, windowSeconds, now);
+      const count = (counters.get(counterId, nowMs)?.value ?? 0) + 1;
+      counters.set(counterId, count, endMs, nowMs);
       return toFixedWindowHitResult(count, limit, endMs, nowMs);
     },
   };

@@ -1,16 +1,11 @@
 import type { Redis } from "ioredis";
 import {
   type FixedWindowLimiter,
-  fixedWindowAt,
+  placeFixedWindowHit,
   toFixedWindowHitResult,
 } from "./fixed-window-limiter.js";
 import { defineRedisScript, runRedis } from "./redis-command.js";
-import {
-  assertNonEmptyString,
-  assertPositiveInteger,
-  resolveKeyPrefix,
-  toEpochMs,
-} from "./validate.js";
+import { resolveKeyPrefix } from "./validate.js";
 
 export interface RedisFixedWindowLimiterOptions {
   /**
@@ -37,13 +32,9 @@ export function createRedisFixedWindowLimiter(
   const prefix = `${resolveKeyPrefix(options.keyPrefix)}limit:`;
   return {
     async hit(key, limit, windowSeconds, now) {
-      assertNonEmptyString(key, "key");
-      assertPositiveInteger(limit, "limit");
-      assertPositiveInteger(windowSeconds, "windowSeconds");
-      const nowMs = toEpochMs(now, "now");
-      const { startMs, endMs } = fixedWindowAt(nowMs, windowSeconds);
+      const { counterId, endMs, nowMs } = placeFixedWindowHit(key, limit, windowSeconds, now);
       const count = await runRedis("rate limit hit", () =>
-        hitScript(client, [`${prefix}${key}:${windowSeconds}:${startMs}`], [windowSeconds * 1000]),
+        hitScript(client, [`${prefix}${counterId}`], [windowSeconds * 1000]),
       );
       return toFixedWindowHitResult(Number(count), limit, endMs, nowMs);
     },
