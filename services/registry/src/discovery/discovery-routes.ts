@@ -36,10 +36,10 @@ export function createDiscoveryRouter(deps: DiscoveryRoutesDeps): Router {
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ["private_key_jwt"],
     token_endpoint_auth_signing_alg_values_supported: AGENT_ALGORITHMS,
-    backchannel_authentication_request_signing_alg_values_supported: AGENT_ALGORITHMS,
     revocation_endpoint_auth_methods_supported: ["private_key_jwt"],
     revocation_endpoint_auth_signing_alg_values_supported: AGENT_ALGORITHMS,
-    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "bearer"],
+    // A Bearer API key is accepted as well; it has no registered method name to list here.
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic"],
     dpop_signing_alg_values_supported: AGENT_ALGORITHMS,
     authorization_details_types_supported: [...CAPABILITY_TYPES, "envelope"],
     authorization_response_iss_parameter_supported: false,

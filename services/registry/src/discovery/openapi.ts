@@ -148,6 +148,7 @@ export function createOpenApiDocument(issuer: string) {
             }),
             400: oauthError,
             401: oauthError,
+            429: oauthError,
           },
         },
       },

@@ -61,6 +61,9 @@ const approveBody = z.strictObject({
   response: z.record(z.string(), z.unknown()),
 });
 const denyBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const listQuery = z.object({
+  status: z.enum(["pending", "approved", "denied", "expired"]).optional(),
+});
 
 /**
  * How a human decides a grant request: review it, optionally narrow it (never widen: checked
@@ -75,10 +78,8 @@ export function createApprovalRouter(deps: ApprovalRoutesDeps): Router {
 
   router.get("/api/grant-requests", async (req, res) => {
     const human = signedInHuman(res);
-    const status = z
-      .enum(["pending", "approved", "denied", "expired"])
-      .optional()
-      .parse(req.query.status);
+    const { status } = parseInput(listQuery, req.query);
+    const now = deps.clock.now();
     let query = deps.db
       .selectFrom("grant_requests as r")
       .innerJoin("agents as a", "a.id", "r.agent_id")
@@ -88,9 +89,21 @@ export function createApprovalRouter(deps: ApprovalRoutesDeps): Router {
       .where("r.human_id", "=", human.id)
       .orderBy("r.created_at", "desc")
       .limit(200);
-    if (status !== undefined) query = query.where("r.status", "=", status);
+    // A request past its expiry may still read "pending" until someone touches it: filter by
+    // the status the human is shown, not the stored one.
+    if (status === "pending") {
+      query = query.where("r.status", "=", "pending").where("r.expires_at", ">", now);
+    } else if (status === "expired") {
+      query = query.where((eb) =>
+        eb.or([
+          eb("r.status", "=", "expired"),
+          eb.and([eb("r.status", "=", "pending"), eb("r.expires_at", "<=", now)]),
+        ]),
+      );
+    } else if (status !== undefined) {
+      query = query.where("r.status", "=", status);
+    }
     const rows = await query.execute();
-    const now = deps.clock.now();
     res.json({ requests: rows.map((row) => presentRequest(row, now)) });
   });
 

@@ -35,14 +35,21 @@ export const POLL_INTERVAL_SECONDS = 5;
 const MAX_PENDING_PER_AGENT = 20;
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
 
+const MAX_AUTHORIZATION_DETAILS_LENGTH = 32_768;
+
 const requestParameters = z.object({
-  authorization_details: z.string().min(2).max(32_768),
+  // Only required here: what it holds is checked by `parseDetails`, which answers
+  // `invalid_authorization_details` (RFC 9396 §5) rather than `invalid_request`.
+  authorization_details: z.string(),
   /** RFC 8707: the service provider the token is for. */
   resource: z.string().min(1).max(200),
+  // Shown to the human next to the agent's own display: letters (with combining marks), digits,
+  // punctuation, symbols ("€", "+") and spaces; no control, format (bidi overrides, zero-width)
+  // or line-breaking characters that could make it read differently from what the agent shows.
   binding_message: z
     .string()
     .max(100)
-    .regex(/^[\p{L}\p{N}\p{P}\p{Zs}]*$/u, "must be plain printable text")
+    .regex(/^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]*$/u, "must be plain printable text on one line")
     .optional(),
   /** CIBA: how long the request stays open for the human, in seconds. */
   requested_expiry: z.coerce.number().int().min(60).max(3600).default(600),
@@ -97,9 +104,22 @@ export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
         .where("expires_at", ">", now)
         .executeTakeFirstOrThrow();
       if (Number(pending) >= MAX_PENDING_PER_AGENT) {
+        // Room comes back when the oldest pending request expires (or sooner, when decided).
+        const { next_expiry: nextExpiry } = await trx
+          .selectFrom("grant_requests")
+          .select((eb) => eb.fn.min("expires_at").as("next_expiry"))
+          .where("agent_id", "=", agent.id)
+          .where("status", "=", "pending")
+          .where("expires_at", ">", now)
+          .executeTakeFirstOrThrow();
+        const retryAfter = Math.max(
+          1,
+          Math.ceil((new Date(nextExpiry ?? now).getTime() - now.getTime()) / 1000),
+        );
         throw new RegistryError(
           "ERR_RATE_LIMITED",
           `At most ${MAX_PENDING_PER_AGENT} requests may wait for approval at once`,
+          { headers: { "Retry-After": String(retryAfter) } },
         );
       }
       const row = {
@@ -118,13 +138,23 @@ export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
         expires_at: new Date(now.getTime() + params.requested_expiry * 1000),
       };
       // Expired requests left "pending" must not block an identical new one.
-      await trx
+      const expired = await trx
         .updateTable("grant_requests")
         .set({ status: "expired" })
         .where("agent_id", "=", agent.id)
         .where("request_hash", "=", requestHash)
         .where("status", "=", "pending")
+        .returning(["id", "human_id"])
         .execute();
+      for (const stale of expired) {
+        await enqueueAuditEvent(trx, {
+          type: "grant.expired",
+          actor: "system",
+          subject: stale.id,
+          humanId: stale.human_id,
+          occurredAt: now,
+        });
+      }
       const inserted = await trx
         .insertInto("grant_requests")
         .values(row)
@@ -158,6 +188,12 @@ export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
 }
 
 function parseDetails(text: string): AuthorizationDetails {
+  if (text.length > MAX_AUTHORIZATION_DETAILS_LENGTH) {
+    throw new RegistryError(
+      "ERR_INVALID_AUTHORIZATION_DETAILS",
+      `authorization_details must be at most ${MAX_AUTHORIZATION_DETAILS_LENGTH} characters`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

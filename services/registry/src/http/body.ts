@@ -8,14 +8,24 @@ const parseForm = express.urlencoded({ limit: BODY_LIMIT, extended: false, param
 
 function requireBodyOf(type: string, parser: RequestHandler, description: string): RequestHandler {
   return (req, res, next) => {
-    if (!req.is(type)) {
+    if (!req.is(type) || !isUtf8(req.get("content-type"))) {
       next(
-        new RegistryError("ERR_UNSUPPORTED_MEDIA_TYPE", `The request body must be ${description}`),
+        new RegistryError(
+          "ERR_UNSUPPORTED_MEDIA_TYPE",
+          `The request body must be ${description} in UTF-8`,
+        ),
       );
       return;
     }
     parser(req, res, next);
   };
+}
+
+// RFC 8259 §8.1 and the URL Standard both mean UTF-8. body-parser would also decode JSON sent as
+// UTF-7 or UTF-16, letting a body read differently here than in a proxy or log that checked it.
+function isUtf8(contentType: string | undefined): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1];
+  return charset === undefined || charset.toLowerCase() === "utf-8";
 }
 
 /** Parses a JSON body of at most 64 KiB; anything else is a 415. */

@@ -28,18 +28,30 @@ export function toRegistryError(error: unknown): RegistryError | undefined {
 
 // body-parser errors carry `type` and `status`; they are the client's fault and say so safely.
 function bodyParserError(error: unknown): RegistryError | undefined {
-  if (typeof error !== "object" || error === null || !("type" in error)) return undefined;
-  switch ((error as { type: unknown }).type) {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };
+  switch (type) {
     case "entity.too.large":
       return new RegistryError("ERR_PAYLOAD_TOO_LARGE", "The request body is too large");
+    case "parameters.too.many":
+      return new RegistryError("ERR_PAYLOAD_TOO_LARGE", "The request body has too many fields");
     case "entity.parse.failed":
       return new RegistryError("ERR_VALIDATION", "The request body is not valid JSON");
     case "charset.unsupported":
     case "encoding.unsupported":
       return new RegistryError("ERR_UNSUPPORTED_MEDIA_TYPE", "Unsupported body encoding");
-    default:
-      return undefined;
   }
+  // The rest of what body-parser raises (a corrupt gzip body, a body shorter than its
+  // Content-Length, an aborted upload) is an http-errors client error, possibly without a
+  // `type`: still the client's fault, never a 500. Its message may quote internals: not shown.
+  if (typeof status === "number" && status >= 400 && status < 500 && expose === true) {
+    if (status === 413)
+      return new RegistryError("ERR_PAYLOAD_TOO_LARGE", "The request body is too large");
+    if (status === 415)
+      return new RegistryError("ERR_UNSUPPORTED_MEDIA_TYPE", "Unsupported body encoding");
+    return new RegistryError("ERR_VALIDATION", "The request body could not be read");
+  }
+  return undefined;
 }
 
 /**
@@ -77,8 +89,10 @@ export function createErrorMiddleware(logger: Logger): ErrorRequestHandler {
     for (const [name, value] of Object.entries(known.headers ?? {})) res.setHeader(name, value);
     res.status(response.status);
     if (res.locals.oauth === true) {
-      if (response.status === 401)
-        res.setHeader("WWW-Authenticate", 'Bearer error="invalid_client"');
+      // No default `WWW-Authenticate` on a 401: RFC 6749 §5.2 wants one only when the client
+      // authenticated with the Authorization header, in that header's scheme, which only the
+      // endpoint knows (it passes it in `headers`). Agents authenticate in the body
+      // (private_key_jwt), and a Bearer challenge there makes clients see a token problem.
       res.setHeader("Cache-Control", "no-store");
       res.json({ error: response.oauth, error_description: known.message });
       return;

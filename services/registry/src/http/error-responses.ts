@@ -20,7 +20,10 @@ export const ERROR_RESPONSES: Readonly<Record<RegistryErrorCode, ErrorResponse>>
     title: "Cross-origin request refused",
   },
   ERR_CONFLICT: { status: 409, oauth: "invalid_request", title: "Conflict" },
-  ERR_RATE_LIMITED: { status: 429, oauth: "slow_down", title: "Too many requests" },
+  // Not `slow_down`: that is a token-endpoint poll answer meaning "keep polling, 5 s slower"
+  // (RFC 8628 §3.5, CIBA §11), which waiting would not fix here. OAuth has no rate-limit error
+  // code; 429 with `Retry-After` is what tells a client when to come back.
+  ERR_RATE_LIMITED: { status: 429, oauth: "invalid_request", title: "Too many requests" },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, oauth: "invalid_request", title: "Request body too large" },
   ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

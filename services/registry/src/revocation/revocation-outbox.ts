@@ -1,21 +1,29 @@
+import { MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from "@agentauth/core";
 import type { RevocationBus } from "@agentauth/state";
 import type { Logger } from "pino";
 import type { Db, RevocationKind } from "../db/database.js";
 
+/** How long past its `exp` a verifier may still accept a token because of clock skew. */
+export const REVOCATION_CLOCK_SKEW_SECONDS = 60;
+
 /** Longest time a token can outlive its revocation: the access-token cap plus clock skew. */
-export const REVOCATION_RETENTION_SECONDS = 900 + 60;
+export const REVOCATION_RETENTION_SECONDS =
+  MAX_ACCESS_TOKEN_LIFETIME_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS;
 
 /**
  * Records a revocation in the outbox, inside the caller's transaction, so it commits with the
- * change that caused it. The publisher then pushes it to every verifier.
+ * change that caused it. The publisher then pushes it to every verifier. It is kept until what
+ * it names is dead everywhere: `expiresAt` (a token's `exp`; default the longest token lifetime
+ * from now) plus the clock skew verifiers allow.
  */
 export async function recordRevocation(
   db: Db,
   revocation: { kind: RevocationKind; subject: string; now: Date; expiresAt?: Date },
 ): Promise<void> {
   const expiresAt =
-    revocation.expiresAt ??
-    new Date(revocation.now.getTime() + REVOCATION_RETENTION_SECONDS * 1000);
+    revocation.expiresAt === undefined
+      ? new Date(revocation.now.getTime() + REVOCATION_RETENTION_SECONDS * 1000)
+      : new Date(revocation.expiresAt.getTime() + REVOCATION_CLOCK_SKEW_SECONDS * 1000);
   await db
     .insertInto("revocations")
     .values({

@@ -3,6 +3,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
 import { ENDPOINTS } from "../discovery/discovery-routes.js";
+import { RegistryError } from "../errors.js";
 import { formBody, parseInput } from "../http/body.js";
 import { oauthErrors } from "../http/error-middleware.js";
 import { hashSecret } from "../ids.js";
@@ -22,9 +23,13 @@ export interface TokenLifecycleRoutesDeps extends ClientAuthenticationDeps {
   readonly revocations: RevocationPublisher;
 }
 
+const INTROSPECTION_REALM = "agentauth";
+
 const tokenParameter = z.object({
   token: z.string().min(1).max(65_536),
-  token_type_hint: z.enum(["access_token", "refresh_token"]).optional(),
+  // Only a hint, which RFC 7009 §2.1 and RFC 7662 §2.1 let a server ignore: every kind of token
+  // is looked for anyway, so a hint naming another kind is no reason to fail.
+  token_type_hint: z.string().max(200).optional(),
 });
 
 /**
@@ -47,7 +52,39 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
         .where("revoked_at", "is", null)
         .returning("grant_id")
         .executeTakeFirst();
-      if (refresh !== undefined) return true;
+      if (refresh !== undefined) {
+        // RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens issued on
+        // the same grant.
+        const accessTokens = await trx
+          .updateTable("access_tokens")
+          .set({ revoked_at: now })
+          .where("grant_id", "=", refresh.grant_id)
+          .where("agent_id", "=", agent.id)
+          .where("revoked_at", "is", null)
+          .where("expires_at", ">", now)
+          .returning(["jti", "expires_at"])
+          .execute();
+        for (const access of accessTokens) {
+          await recordRevocation(trx, {
+            kind: "token",
+            subject: access.jti,
+            now,
+            expiresAt: access.expires_at,
+          });
+        }
+        await enqueueAuditEvent(trx, {
+          type: "token.revoked",
+          actor: agent.id,
+          subject: refresh.grant_id,
+          humanId: agent.human_id,
+          occurredAt: now,
+          data: {
+            token_type: "refresh_token",
+            access_tokens: accessTokens.map((access) => access.jti),
+          },
+        });
+        return true;
+      }
       const jti = await accessTokenId(deps, token);
       if (jti === undefined) return false;
       const access = await trx
@@ -71,6 +108,7 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
         subject: access.jti,
         humanId: agent.human_id,
         occurredAt: now,
+        data: { token_type: "access_token" },
       });
       return true;
     });
@@ -81,10 +119,7 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
 
   router.post(ENDPOINTS.introspection, oauthErrors, formBody, async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
-    const provider = await authenticateServiceProvider(
-      deps.db,
-      introspectionCredential(req.headers.authorization),
-    );
+    const provider = await authenticateIntrospectionClient(deps, req.headers.authorization);
     const { token } = parseInput(tokenParameter, req.body, "ERR_INVALID_REQUEST");
     const now = deps.clock.now();
     const verified = await verifyAccessToken(token, {
@@ -143,12 +178,57 @@ async function accessTokenId(
   }
 }
 
-/** Service providers authenticate with their API key: Basic (client_secret_basic) or Bearer. */
-function introspectionCredential(authorization: string | undefined): string | undefined {
-  const basic =
-    authorization === undefined ? null : /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization);
-  if (basic === null) return bearerCredential(authorization);
-  const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
-  const separator = decoded.indexOf(":");
-  return separator < 0 ? undefined : decodeURIComponent(decoded.slice(separator + 1));
+/**
+ * Service providers authenticate with their API key: as a Bearer credential, or as the password
+ * of HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1), whose user name must then be their id.
+ * A failure is a 401 challenging in the scheme the client used (RFC 6749 §5.2, RFC 7662 §2.3),
+ * or in both accepted schemes when it sent none.
+ */
+async function authenticateIntrospectionClient(
+  deps: TokenLifecycleRoutesDeps,
+  authorization: string | undefined,
+): Promise<{ id: string }> {
+  const scheme = /^(\S+)/.exec(authorization ?? "")?.[1]?.toLowerCase();
+  try {
+    if (scheme !== "basic") {
+      return await authenticateServiceProvider(deps.db, bearerCredential(authorization));
+    }
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization ?? "");
+    const decoded = Buffer.from(basic?.[1] ?? "", "base64").toString("utf8");
+    // API keys never hold ":", so the last one separates them from ids that may (https URIs),
+    // whether or not the client form-encoded the id as RFC 6749 asks.
+    const separator = decoded.lastIndexOf(":");
+    const clientId = separator < 0 ? undefined : formDecode(decoded.slice(0, separator));
+    const apiKey = separator < 0 ? undefined : formDecode(decoded.slice(separator + 1));
+    const provider = await authenticateServiceProvider(deps.db, apiKey);
+    if (clientId !== provider.id) {
+      throw new RegistryError("ERR_INVALID_CLIENT", "Invalid or revoked service provider API key");
+    }
+    return provider;
+  } catch (error) {
+    if (!(error instanceof RegistryError) || error.code !== "ERR_INVALID_CLIENT") throw error;
+    throw new RegistryError(error.code, error.message, {
+      headers: { "WWW-Authenticate": introspectionChallenge(scheme) },
+    });
+  }
+}
+
+function introspectionChallenge(scheme: string | undefined): string {
+  switch (scheme) {
+    case "basic":
+      return `Basic realm="${INTROSPECTION_REALM}", charset="UTF-8"`;
+    case "bearer":
+      return `Bearer realm="${INTROSPECTION_REALM}", error="invalid_token"`;
+    default:
+      return `Basic realm="${INTROSPECTION_REALM}", charset="UTF-8", Bearer realm="${INTROSPECTION_REALM}"`;
+  }
+}
+
+/** `application/x-www-form-urlencoded` decoding; `undefined` for broken percent-encoding. */
+function formDecode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replaceAll("+", " "));
+  } catch {
+    return undefined;
+  }
 }

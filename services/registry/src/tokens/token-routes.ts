@@ -51,6 +51,9 @@ export function createTokenRouter(deps: TokenRoutesDeps): Router {
       );
     }
     const grantType = (req.body as Record<string, unknown>).grant_type;
+    // RFC 6749 §5.2: a missing parameter is an invalid_request, an unknown grant type is not.
+    if (grantType === undefined)
+      throw new RegistryError("ERR_INVALID_REQUEST", "grant_type is required");
     if (grantType !== CIBA_GRANT_TYPE && grantType !== "refresh_token") {
       throw new RegistryError(
         "ERR_UNSUPPORTED_GRANT_TYPE",
@@ -140,7 +143,14 @@ async function redeemBackchannelRequest(
               "ERR_INVALID_GRANT",
               "This auth_req_id has already been exchanged",
             );
-          const grant = await activeGrant(trx, { requestId: request.id, agentId: agent.id }, now);
+          const approved = await activeGrant(
+            trx,
+            { requestId: request.id, agentId: agent.id },
+            now,
+          );
+          // Bound to the key that proved possession just now: after a rotation the grant's key
+          // is retired (maybe because it leaked), and a token bound to it must never be issued.
+          const grant = { ...approved, agent_jkt: agent.jkt };
           const issued = await issueAccessToken(trx, deps.tokens, grant, now);
           return tokenResponse(issued, await issueRefreshToken(trx, grant, now));
         }
@@ -203,13 +213,23 @@ async function activeGrant(
   where: { requestId: string; agentId: string } | { grantId: string; agentId: string },
   now: Date,
 ): Promise<Grant> {
-  const query = db.selectFrom("grants").selectAll().where("agent_id", "=", where.agentId);
-  const grant = await ("requestId" in where
-    ? query.where("request_id", "=", where.requestId)
-    : query.where("id", "=", where.grantId)
+  const query = db
+    .selectFrom("grants as g")
+    .innerJoin("service_providers as sp", "sp.id", "g.service_provider_id")
+    .selectAll("g")
+    .select("sp.disabled_at as service_provider_disabled_at")
+    .where("g.agent_id", "=", where.agentId);
+  const found = await ("requestId" in where
+    ? query.where("g.request_id", "=", where.requestId)
+    : query.where("g.id", "=", where.grantId)
   ).executeTakeFirst();
-  if (grant === undefined || grant.revoked_at !== null || grant.expires_at <= now) {
+  if (found === undefined || found.revoked_at !== null || found.expires_at <= now) {
     throw new RegistryError("ERR_INVALID_GRANT", "The grant is revoked or has expired");
+  }
+  const { service_provider_disabled_at: providerDisabledAt, ...grant } = found;
+  // A disabled service provider accepts no new tokens, whatever was approved for it before.
+  if (providerDisabledAt !== null) {
+    throw new RegistryError("ERR_INVALID_GRANT", "The grant's service provider has been disabled");
   }
   return grant;
 }

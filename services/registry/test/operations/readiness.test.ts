@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import request from "supertest";
-import { expect, it } from "vitest";
+import { it } from "vitest";
 import { createApp } from "../../src/app.js";
 import { createOperationsRouter } from "../../src/operations/operations-routes.js";
 

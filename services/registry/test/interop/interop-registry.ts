@@ -1,0 +1,216 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  computeJwkThumbprint,
+  createDpopProof,
+  createWebCryptoDpopKey,
+  encodeBase64Url,
+} from "@agentauth/core";
+import {
+  createMemoryFixedWindowLimiter,
+  createMemoryReplayStore,
+  createMemoryRevocationBus,
+} from "@agentauth/state";
+import type { Kysely } from "kysely";
+import { pino } from "pino";
+import request from "supertest";
+import { createRegistry, type Registry } from "../../src/create-registry.js";
+import type { Database } from "../../src/db/database.js";
+import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
+import { createFileSigner } from "../../src/signing/file-signer.js";
+import { createPgSigningKeyStore } from "../../src/signing/pg-signing-key-store.js";
+import { createSigningKeyRing } from "../../src/signing/signing-key-ring.js";
+import { createTestAgent } from "../kit/agent-client.js";
+import { createHumanClient, type HumanClient } from "../kit/human-client.js";
+import { createSoftwareAuthenticator } from "../kit/software-authenticator.js";
+import { createOffsetClock, type OffsetClock } from "../support/test-registry.js";
+
+/**
+ * The registry listening on a real socket whose URL is its issuer, so a stock client that only
+ * knows the issuer (discovery, `jwks_uri`, `htu`, client assertion `aud`) can reach every endpoint.
+ */
+export interface InteropRegistry {
+  /** `http://localhost:<port>`: the issuer identifier and the base of every endpoint. */
+  readonly issuer: string;
+  readonly registry: Registry;
+  /** The registry's clock: real time plus an offset the tests advance instead of sleeping. */
+  readonly clock: OffsetClock;
+  /** The first human, enrolled with a passkey and signed in: an admin. */
+  readonly admin: HumanClient;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a `node:http` server on 127.0.0.1 first (its port names the issuer), then builds the
+ * registry for that issuer with the embedded-default adapters of `createTestRegistry`.
+ */
+export async function startInteropRegistry(db: Kysely<Database>): Promise<InteropRegistry> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://localhost:${port}`;
+
+  const clock = createOffsetClock();
+  const keyDir = await mkdtemp(join(tmpdir(), "agentauth-interop-"));
+  const keyRing = createSigningKeyRing({
+    signer: await createFileSigner(join(keyDir, "signing-key.pem")),
+    store: createPgSigningKeyStore(db),
+    now: () => clock.now(),
+  });
+  await keyRing.activate();
+  const registry = createRegistry({
+    db,
+    clock,
+    logger: pino({ level: "silent" }),
+    publicUrl: issuer,
+    rpId: "localhost",
+    rpName: "AgentAuth interop tests",
+    keyRing,
+    replayStore: createMemoryReplayStore(),
+    revocationBus: createMemoryRevocationBus(),
+    limiter: createMemoryFixedWindowLimiter(),
+    dpopNonceSecret: randomBytes(32),
+    accessTokenLifetimeSeconds: 600,
+    readinessChecks: {},
+  });
+  server.on("request", registry.app);
+
+  const invitation = await ensureFirstHumanInvitation(db, { publicUrl: issuer, now: clock.now() });
+  if (invitation === undefined) throw new Error("expected an empty database");
+  const admin = createHumanClient(registry.app, {
+    authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: issuer }),
+  });
+  await admin.enrol(invitation, { displayName: "Ada" });
+
+  return {
+    issuer,
+    registry,
+    clock,
+    admin,
+    async close() {
+      await registry.stop();
+      await closeServer(server);
+      await rm(keyDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error === undefined ? resolve() : reject(error)));
+    // fetch keeps connections alive; they would hold `close` open.
+    server.closeAllConnections();
+  });
+}
+
+/** An agent as an agent developer holds it: its id and its WebCrypto P-256 key pair. */
+export interface InteropAgent {
+  readonly id: string;
+  readonly keyPair: CryptoKeyPair;
+  /** RFC 7638 thumbprint of the public key, as the registry computed it at enrolment. */
+  readonly jkt: string;
+}
+
+/**
+ * Enrols a fresh agent of the admin over the socket: a WebCrypto key pair (private key not
+ * extractable), an enrolment code from the human, and `POST /agents/enroll` carrying a DPoP
+ * proof of that key, the way the kit's `enrolAgent` does.
+ */
+export async function enrolInteropAgent(
+  test: InteropRegistry,
+  name = "interop bot",
+): Promise<InteropAgent> {
+  const { body } = await test.admin.post("/api/agent-enrolment-codes", { name }).expect(201);
+  const keyPair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+  const key = await createWebCryptoDpopKey(keyPair);
+  const url = `${test.issuer}/agents/enroll`;
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      dpop: await createDpopProof({
+        key,
+        method: "POST",
+        url,
+        now: test.clock.now(),
+        jti: encodeBase64Url(crypto.getRandomValues(new Uint8Array(24))),
+      }),
+    },
+    body: JSON.stringify({ code: body.code }),
+  });
+  const enrolled = (await response.json()) as { agent_id: string; jkt: string };
+  if (response.status !== 201) {
+    throw new Error(`Enrolment failed: ${response.status} ${JSON.stringify(enrolled)}`);
+  }
+  const jkt = await computeJwkThumbprint(key.publicJwk);
+  if (enrolled.jkt !== jkt) throw new Error("The registry enrolled another key thumbprint");
+  return { id: enrolled.agent_id, keyPair, jkt };
+}
+
+/** The human's side: asks for the approval challenge of the request as is, signs it, approves. */
+export async function approveAsRequested(
+  test: InteropRegistry,
+  authReqId: string,
+): Promise<{ grantId: string }> {
+  const challenge = await test.admin
+    .post(`/api/grant-requests/${authReqId}/approval-challenge`, {})
+    .expect(200);
+  const response = await test.admin.authenticator.assert(challenge.body.options);
+  const approved = await test.admin
+    .post(`/api/grant-requests/${authReqId}/approve`, {
+      challenge_id: challenge.body.challenge_id,
+      response,
+    })
+    .expect(201);
+  return { grantId: approved.body.id as string };
+}
+
+/** RFC 9396 details every interop test asks for: a payment capability and its envelope. */
+export const REQUESTED_DETAILS = [
+  { type: "transact", resource: "merchant/acme", max_amount: "50.00", currency: "EUR" },
+  { type: "envelope", spend_caps: [{ amount: "200.00", currency: "EUR", window_seconds: 86400 }] },
+];
+
+/**
+ * A token for `resource` obtained the way our own kit does it (not through the library under
+ * test), so a test of one library does not depend on another: enrol, request, approve, redeem.
+ */
+export async function issueTokenWithKit(
+  test: InteropRegistry,
+  resource: string,
+): Promise<{ accessToken: string; agentId: string; jkt: string }> {
+  const { body } = await test.admin
+    .post("/api/agent-enrolment-codes", { name: "kit bot" })
+    .expect(201);
+  const agent = await createTestAgent(test.registry.app, test.issuer, test.clock);
+  const enrolled = await request(test.registry.app)
+    .post("/agents/enroll")
+    .set("DPoP", await agent.proof("POST", "/agents/enroll"))
+    .send({ code: body.code })
+    .expect(201);
+  agent.id = enrolled.body.agent_id as string;
+  const asked = await agent.postForm(
+    "/oauth/backchannel",
+    { authorization_details: JSON.stringify(REQUESTED_DETAILS), resource },
+    { dpop: false },
+  );
+  if (asked.status !== 200) throw new Error(`Backchannel request failed: ${asked.text}`);
+  await approveAsRequested(test, asked.body.auth_req_id as string);
+  const form = { grant_type: CIBA_GRANT_TYPE, auth_req_id: asked.body.auth_req_id as string };
+  let granted = await agent.postForm("/oauth/token", form);
+  if (granted.body.error === "use_dpop_nonce") granted = await agent.postForm("/oauth/token", form);
+  if (granted.status !== 200) throw new Error(`Token request failed: ${granted.text}`);
+  return { accessToken: granted.body.access_token as string, agentId: agent.id, jkt: agent.jkt };
+}
+
+export const CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba";
