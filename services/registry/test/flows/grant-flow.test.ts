@@ -1,6 +1,7 @@
 import * as jose from "jose";
 import request from "supertest";
 import { beforeAll, expect, it } from "vitest";
+import { approve, poll } from "../grants/grant-helpers.js";
 import type { TestAgent } from "../kit/agent-client.js";
 import { describeEachDatabase } from "../support/databases.js";
 import {
@@ -34,29 +35,6 @@ async function requestGrant(
     },
     { dpop: false },
   );
-}
-
-/** Polls the token endpoint once, fetching a DPoP nonce first if the agent has none. */
-async function poll(agent: TestAgent, form: Record<string, string>) {
-  let response = await agent.postForm("/oauth/token", form);
-  if (response.body.error === "use_dpop_nonce")
-    response = await agent.postForm("/oauth/token", form);
-  return response;
-}
-
-/** The human's side: narrow to `details`, get the challenge, approve with the passkey. */
-async function approve(test: TestRegistry, authReqId: string, details?: unknown) {
-  const challenge = await test.admin
-    .post(
-      `/api/grant-requests/${authReqId}/approval-challenge`,
-      details === undefined ? {} : { authorization_details: details },
-    )
-    .expect(200);
-  const response = await test.admin.authenticator.assert(challenge.body.options);
-  return test.admin.post(`/api/grant-requests/${authReqId}/approve`, {
-    challenge_id: challenge.body.challenge_id,
-    response,
-  });
 }
 
 describeEachDatabase("grant flow: request, approve with a passkey, token, revoke", (database) => {
@@ -105,7 +83,7 @@ describeEachDatabase("grant flow: request, approve with a passkey, token, revoke
     expect(inbox.body.requests[0].capabilities[0].risk).toBe("high");
 
     const narrowed = [{ ...requestedDetails[0], max_amount: "30.00" }, requestedDetails[1]];
-    const approved = await approve(test, authReqId, narrowed);
+    const approved = await approve(test.admin, authReqId, { details: narrowed });
     expect(approved.status).toBe(201);
 
     test.clock.advance(11);
