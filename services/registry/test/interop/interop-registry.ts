@@ -16,6 +16,7 @@ import {
   createMemoryRevocationBus,
 } from "@agentauth/state";
 import type { Kysely } from "kysely";
+import * as oauth from "oauth4webapi";
 import { pino } from "pino";
 import request from "supertest";
 import { createRegistry, type Registry } from "../../src/create-registry.js";
@@ -214,3 +215,17 @@ export async function issueTokenWithKit(
 }
 
 export const CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba";
+
+/** oauth4webapi refuses plain http unless told; the test registry listens on http://localhost. */
+export const http = { [oauth.allowInsecureRequests]: true } as const;
+
+/** The authorization server as oauth4webapi discovers it from our RFC 8414 metadata. */
+export async function discoverAuthorizationServer(
+  test: InteropRegistry,
+): Promise<oauth.AuthorizationServer> {
+  const issuer = new URL(test.issuer);
+  return oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...http }),
+  );
+}

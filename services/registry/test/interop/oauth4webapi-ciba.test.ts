@@ -5,7 +5,9 @@ import { describeEachDatabase } from "../support/databases.js";
 import { createPaymentsProvider, PAYMENTS } from "../support/test-registry.js";
 import {
   approveAsRequested,
+  discoverAuthorizationServer,
   enrolInteropAgent,
+  http,
   type InteropAgent,
   type InteropRegistry,
   REQUESTED_DETAILS,
@@ -13,7 +15,6 @@ import {
 } from "./interop-registry.js";
 
 // The registry listens on http://localhost: the only relaxation a stock client needs here.
-const http = { [oauth.allowInsecureRequests]: true } as const;
 
 /**
  * Sends a token endpoint request and processes the answer, retrying once with the fresh nonce
@@ -43,11 +44,7 @@ describeEachDatabase("interop: oauth4webapi drives CIBA poll mode with DPoP", (d
     test = await startInteropRegistry(database.db());
     ({ apiKey } = await createPaymentsProvider(test.admin));
     agent = await enrolInteropAgent(test);
-    const issuer = new URL(test.issuer);
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...http }),
-    );
+    as = await discoverAuthorizationServer(test);
   });
   afterAll(() => test?.close());
 

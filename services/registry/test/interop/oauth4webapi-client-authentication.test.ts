@@ -3,14 +3,14 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDatabase } from "../support/databases.js";
 import { createPaymentsProvider, PAYMENTS } from "../support/test-registry.js";
 import {
+  discoverAuthorizationServer,
   enrolInteropAgent,
+  http,
   type InteropAgent,
   type InteropRegistry,
   issueTokenWithKit,
   startInteropRegistry,
 } from "./interop-registry.js";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
 
 /**
  * How failed client authentication looks to a stock client. RFC 6749 §5.2: `invalid_client`
@@ -31,11 +31,7 @@ describeEachDatabase(
       test = await startInteropRegistry(database.db());
       ({ apiKey } = await createPaymentsProvider(test.admin));
       agent = await enrolInteropAgent(test);
-      const issuer = new URL(test.issuer);
-      as = await oauth.processDiscoveryResponse(
-        issuer,
-        await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...http }),
-      );
+      as = await discoverAuthorizationServer(test);
     });
     afterAll(() => test?.close());
 

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEachDatabase } from "../support/databases.js";
 import { createPaymentsProvider, PAYMENTS } from "../support/test-registry.js";
 import {
+  discoverAuthorizationServer,
+  http,
   type InteropRegistry,
   issueTokenWithKit,
   REQUESTED_DETAILS,
   startInteropRegistry,
 } from "./interop-registry.js";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
 
 describeEachDatabase("interop: oauth4webapi introspects with client_secret_basic", (database) => {
   let test: InteropRegistry;
@@ -21,11 +21,7 @@ describeEachDatabase("interop: oauth4webapi introspects with client_secret_basic
   beforeAll(async () => {
     test = await startInteropRegistry(database.db());
     ({ apiKey } = await createPaymentsProvider(test.admin));
-    const issuer = new URL(test.issuer);
-    as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...http }),
-    );
+    as = await discoverAuthorizationServer(test);
   });
   afterAll(() => test?.close());
 
