@@ -20,6 +20,8 @@ const SERVICE_DEFAULTS: RedisOptions = {
   commandTimeout: 1000,
   connectTimeout: 2000,
   // Reconnect quickly and forever: 50 ms doubling to 1 s, with jitter so replicas spread out.
+  // Commands issued in the same tick (by concurrent requests) share one write and one read.
+  enableAutoPipelining: true,
   retryStrategy: (attempt) =>
     Math.min(50 * 2 ** (attempt - 1), 1000) + Math.floor(Math.random() * 100),
 };

@@ -19,6 +19,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
+  // An API's answers are not revalidated by clients, and hashing every body costs on hot paths.
+  app.disable("etag");
   app.set("trust proxy", deps.trustProxy ?? false);
   app.set("query parser", "simple");
   app.use(assignRequestId);

@@ -20,15 +20,32 @@ export interface ClientAuthenticationDeps {
   readonly keyCache: KeyCache;
 }
 
+/** What authenticating an agent needs from storage: its enrolled public key. */
+export type AgentKeyRecord = Pick<Agent, "id" | "public_jwk">;
+
+/** Loads the enabled agent `clientId` (`undefined` if unknown or disabled). */
+export type AgentLoader<T extends AgentKeyRecord> = (clientId: string) => Promise<T | undefined>;
+
 /**
  * Authenticates an agent the way a stock OAuth client does: `private_key_jwt` (RFC 7523) signed
- * with its enrolled key, `client_id` (when sent) equal to the assertion's issuer. Returns the
- * enabled agent.
+ * with its enrolled key, `client_id` (when sent) equal to the assertion's issuer. Returns what
+ * `load` found for the enabled agent: by default its row; an endpoint may load more in the same
+ * query (the token endpoint loads the refresh token's grant with it).
  */
 export async function authenticateAgent(
   req: Request,
   deps: ClientAuthenticationDeps,
-): Promise<Agent> {
+): Promise<Agent>;
+export async function authenticateAgent<T extends AgentKeyRecord>(
+  req: Request,
+  deps: ClientAuthenticationDeps,
+  load: AgentLoader<T>,
+): Promise<T>;
+export async function authenticateAgent(
+  req: Request,
+  deps: ClientAuthenticationDeps,
+  load: AgentLoader<AgentKeyRecord> = (id) => loadEnabledAgent(deps.db, id),
+): Promise<AgentKeyRecord> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const assertionType = body.client_assertion_type;
   const assertion = body.client_assertion;
@@ -38,18 +55,13 @@ export async function authenticateAgent(
       `Authenticate with private_key_jwt (client_assertion_type ${CLIENT_ASSERTION_TYPE})`,
     );
   }
-  let agent: Agent | undefined;
+  let agent: AgentKeyRecord | undefined;
   const { clientId } = await verifyClientAssertion(assertion, {
     expectedAudiences: [deps.issuer, `${deps.publicUrl}${req.path}`],
     now: deps.clock.now(),
     keyCache: deps.keyCache,
     resolveClientKey: async (id) => {
-      agent = await deps.db
-        .selectFrom("agents")
-        .selectAll()
-        .where("id", "=", id)
-        .where("disabled_at", "is", null)
-        .executeTakeFirst();
+      agent = await load(id);
       return agent === undefined ? undefined : parsePublicJwk(agent.public_jwk);
     },
     markJtiUsed: (jti, { clientId: id, expiresAt }) =>
@@ -58,5 +70,14 @@ export async function authenticateAgent(
   if (body.client_id !== undefined && body.client_id !== clientId) {
     throw new RegistryError("ERR_INVALID_CLIENT", "client_id does not match the client assertion");
   }
-  return agent as Agent;
+  return agent as AgentKeyRecord;
+}
+
+function loadEnabledAgent(db: Kysely<Database>, id: string): Promise<Agent | undefined> {
+  return db
+    .selectFrom("agents")
+    .selectAll()
+    .where("id", "=", id)
+    .where("disabled_at", "is", null)
+    .executeTakeFirst();
 }

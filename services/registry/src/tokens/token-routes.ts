@@ -14,7 +14,12 @@ import {
 } from "../oauth/client-authentication.js";
 import { type DpopVerification, verifyRequestDpop } from "../oauth/request-dpop.js";
 import type { RegistryMetrics } from "../operations/metrics.js";
-import { issueAccessToken, issueRefreshToken, type TokenIssuance } from "./issue-tokens.js";
+import {
+  type IssuableGrant,
+  issueAccessToken,
+  issueRefreshToken,
+  type TokenIssuance,
+} from "./issue-tokens.js";
 
 export const CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba";
 
@@ -43,14 +48,22 @@ export function createTokenRouter(deps: TokenRoutesDeps): Router {
     res.setHeader("DPoP-Nonce", await deps.dpop.nonceSource.issue(now));
     // The proof first: a client told to fetch a nonce has not used up its client assertion.
     const proof = await verifyRequestDpop(req, deps.dpop, { requireNonce: true });
-    const agent = await authenticateAgent(req, deps);
+    const body = req.body as Record<string, unknown>;
+    // A refresh request's grant is loaded with the agent, in the query that authenticates it.
+    const refreshTokenHash =
+      body.grant_type === "refresh_token" && typeof body.refresh_token === "string"
+        ? hashSecret(body.refresh_token)
+        : undefined;
+    const agent = await authenticateAgent(req, deps, (id) =>
+      loadAgentWithRefreshGrant(deps.db, id, refreshTokenHash),
+    );
     if (proof.jkt !== agent.jkt) {
       throw new RegistryError(
         "ERR_INVALID_DPOP_PROOF",
         "The DPoP proof must be signed by the agent's enrolled key",
       );
     }
-    const grantType = (req.body as Record<string, unknown>).grant_type;
+    const grantType = body.grant_type;
     // RFC 6749 §5.2: a missing parameter is an invalid_request, an unknown grant type is not.
     if (grantType === undefined)
       throw new RegistryError("ERR_INVALID_REQUEST", "grant_type is required");
@@ -64,7 +77,7 @@ export function createTokenRouter(deps: TokenRoutesDeps): Router {
     const response =
       params.grant_type === CIBA_GRANT_TYPE
         ? await redeemBackchannelRequest(deps, agent, params.auth_req_id, now)
-        : await refreshAccessToken(deps, agent, params.refresh_token, now);
+        : await refreshAccessToken(deps, agent, now);
     deps.metrics.tokensIssued.inc({
       grant_type: params.grant_type === CIBA_GRANT_TYPE ? "ciba" : "refresh_token",
     });
@@ -143,11 +156,7 @@ async function redeemBackchannelRequest(
               "ERR_INVALID_GRANT",
               "This auth_req_id has already been exchanged",
             );
-          const approved = await activeGrant(
-            trx,
-            { requestId: request.id, agentId: agent.id },
-            now,
-          );
+          const approved = await activeGrant(trx, request.id, agent.id, now);
           // Bound to the key that proved possession just now: after a rotation the grant's key
           // is retired (maybe because it leaked), and a token bound to it must never be issued.
           const grant = { ...approved, agent_jkt: agent.jkt };
@@ -177,61 +186,129 @@ function expiredAfterCommit() {
   };
 }
 
-async function refreshAccessToken(
-  deps: TokenRoutesDeps,
-  agent: Agent,
-  refreshToken: string,
-  now: Date,
-) {
-  return deps.db.transaction().execute(async (trx) => {
-    const stored = await trx
-      .selectFrom("refresh_tokens")
-      .selectAll()
-      .where("id_hash", "=", hashSecret(refreshToken))
-      .where("agent_id", "=", agent.id)
-      .executeTakeFirst();
-    if (stored === undefined || stored.revoked_at !== null || stored.expires_at <= now) {
-      throw new RegistryError(
-        "ERR_INVALID_GRANT",
-        "The refresh token is invalid, revoked or expired",
-      );
-    }
-    const grant = await activeGrant(trx, { grantId: stored.grant_id, agentId: agent.id }, now);
-    // The grant binds tokens to the agent's key at approval; after a key rotation they follow it.
-    const issued = await issueAccessToken(
-      trx,
-      deps.tokens,
-      { ...grant, agent_jkt: agent.jkt },
-      now,
-    );
-    return tokenResponse(issued, undefined);
-  });
+/** The agent and, for a refresh request, what its refresh token leads to. */
+interface TokenClient extends Agent {
+  readonly refresh: RefreshedGrant | undefined;
 }
 
-async function activeGrant(
+interface RefreshedGrant {
+  readonly refreshRevokedAt: Date | null;
+  readonly refreshExpiresAt: Date;
+  readonly grant: UsableGrantRow | undefined;
+}
+
+type UsableGrantRow = Omit<IssuableGrant, "agent_jkt"> &
+  Pick<Grant, "revoked_at"> & { readonly service_provider_disabled_at: Date | null };
+
+/** One query: the enabled agent, its refresh token (if given and its own), the grant behind it. */
+async function loadAgentWithRefreshGrant(
   db: Db,
-  where: { requestId: string; agentId: string } | { grantId: string; agentId: string },
-  now: Date,
-): Promise<Grant> {
-  const query = db
+  agentId: string,
+  refreshTokenHash: string | undefined,
+): Promise<TokenClient | undefined> {
+  const row = await db
+    .selectFrom("agents as a")
+    .leftJoin("refresh_tokens as rt", (join) =>
+      join.onRef("rt.agent_id", "=", "a.id").on("rt.id_hash", "=", refreshTokenHash ?? ""),
+    )
+    .leftJoin("grants as g", "g.id", "rt.grant_id")
+    .leftJoin("service_providers as sp", "sp.id", "g.service_provider_id")
+    .selectAll("a")
+    .select([
+      "rt.revoked_at as refresh_revoked_at",
+      "rt.expires_at as refresh_expires_at",
+      "g.id as grant_id",
+      "g.human_id as grant_human_id",
+      "g.service_provider_id as grant_service_provider_id",
+      "g.authorization_details as grant_authorization_details",
+      "g.expires_at as grant_expires_at",
+      "g.revoked_at as grant_revoked_at",
+      "sp.disabled_at as service_provider_disabled_at",
+    ])
+    .where("a.id", "=", agentId)
+    .where("a.disabled_at", "is", null)
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  const {
+    refresh_revoked_at,
+    refresh_expires_at,
+    grant_id,
+    grant_human_id,
+    grant_service_provider_id,
+    grant_authorization_details,
+    grant_expires_at,
+    grant_revoked_at,
+    service_provider_disabled_at,
+    ...agent
+  } = row;
+  if (refresh_expires_at === null) return { ...agent, refresh: undefined };
+  return {
+    ...agent,
+    refresh: {
+      refreshRevokedAt: refresh_revoked_at,
+      refreshExpiresAt: refresh_expires_at,
+      grant:
+        grant_id === null
+          ? undefined
+          : {
+              id: grant_id,
+              agent_id: agent.id,
+              human_id: grant_human_id as string,
+              service_provider_id: grant_service_provider_id as string,
+              authorization_details: grant_authorization_details as unknown[],
+              expires_at: grant_expires_at as Date,
+              revoked_at: grant_revoked_at,
+              service_provider_disabled_at,
+            },
+    },
+  };
+}
+
+/** No transaction: the loading query, a signature, and issueAccessToken's checked insert. */
+async function refreshAccessToken(deps: TokenRoutesDeps, client: TokenClient, now: Date) {
+  const { refresh } = client;
+  if (
+    refresh === undefined ||
+    refresh.refreshRevokedAt !== null ||
+    refresh.refreshExpiresAt <= now
+  ) {
+    throw new RegistryError(
+      "ERR_INVALID_GRANT",
+      "The refresh token is invalid, revoked or expired",
+    );
+  }
+  const grant = assertUsableGrant(refresh.grant, now);
+  // The grant binds tokens to the agent's key at approval; after a key rotation they follow it.
+  const issued = await issueAccessToken(
+    deps.db,
+    deps.tokens,
+    { ...grant, agent_jkt: client.jkt },
+    now,
+  );
+  return tokenResponse(issued, undefined);
+}
+
+async function activeGrant(db: Db, requestId: string, agentId: string, now: Date) {
+  const found = await db
     .selectFrom("grants as g")
     .innerJoin("service_providers as sp", "sp.id", "g.service_provider_id")
     .selectAll("g")
     .select("sp.disabled_at as service_provider_disabled_at")
-    .where("g.agent_id", "=", where.agentId);
-  const found = await ("requestId" in where
-    ? query.where("g.request_id", "=", where.requestId)
-    : query.where("g.id", "=", where.grantId)
-  ).executeTakeFirst();
+    .where("g.agent_id", "=", agentId)
+    .where("g.request_id", "=", requestId)
+    .executeTakeFirst();
+  return assertUsableGrant(found, now);
+}
+
+function assertUsableGrant<T extends UsableGrantRow>(found: T | undefined, now: Date): T {
   if (found === undefined || found.revoked_at !== null || found.expires_at <= now) {
     throw new RegistryError("ERR_INVALID_GRANT", "The grant is revoked or has expired");
   }
-  const { service_provider_disabled_at: providerDisabledAt, ...grant } = found;
   // A disabled service provider accepts no new tokens, whatever was approved for it before.
-  if (providerDisabledAt !== null) {
+  if (found.service_provider_disabled_at !== null) {
     throw new RegistryError("ERR_INVALID_GRANT", "The grant's service provider has been disabled");
   }
-  return grant;
+  return found;
 }
 
 function tokenResponse(

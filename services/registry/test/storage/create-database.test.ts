@@ -120,3 +120,31 @@ describe("createDatabase with PGlite", () => {
     ).rejects.toThrow(TypeError);
   });
 });
+
+describe.runIf(process.env.DATABASE_URL !== undefined)("createDatabase with Postgres", () => {
+  it("prepares each parameterised statement once per connection, under a name", async () => {
+    const { db, close } = await createDatabase({
+      databaseUrl: process.env.DATABASE_URL,
+      poolSize: 1,
+    });
+    try {
+      const marker = `prepared-${Date.now()}`;
+      for (const value of [1, 2, 3]) {
+        const { rows } = await sql<{
+          echoed: string;
+        }>`SELECT ${marker}::text || ${value}::text AS echoed`.execute(db);
+        expect(rows).toEqual([{ echoed: `${marker}${value}` }]);
+      }
+      // One connection: the statements it prepared are visible to its next query.
+      const { rows: prepared } = await sql<{ name: string; statement: string }>`
+        SELECT name, statement FROM pg_prepared_statements`.execute(db);
+      const ours = prepared.filter((row) => row.statement.includes("::text || $2::text"));
+      expect(ours).toHaveLength(1);
+      expect(ours[0]?.name).toMatch(/^aa_[A-Za-z0-9_-]{32}$/);
+      // A parameterless text still goes through the simple protocol: several statements work.
+      await sql`SELECT 1; SELECT 2`.execute(db);
+    } finally {
+      await close();
+    }
+  });
+});
