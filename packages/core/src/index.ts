@@ -121,6 +121,9 @@ export type { Money } from "./money/money.js";
 export type { ParseAmountOptions, ParseAmountResult } from "./money/parse-amount.js";
 export { parseAmount, tryParseAmount } from "./money/parse-amount.js";
 export type { SignatureAlgorithm } from "./platform/platform.js";
+export type { ServiceProviderApiKeyParts } from "./service-provider/api-key.js";
+// Service providers
+export { parseServiceProviderApiKey } from "./service-provider/api-key.js";
 export type {
   AccessTokenClaims,
   BuildAccessTokenClaimsOptions,

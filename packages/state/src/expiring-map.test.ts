@@ -26,6 +26,17 @@ describe("ExpiringMap", () => {
     expect(map.get("b", 1000)).toBeUndefined();
   });
 
+  it("tells whether several new keys fit before any is added", () => {
+    const map = new ExpiringMap<true>({ label: "test map", maxEntries: 3 });
+    map.set("a", true, 1000, 0);
+    map.assertRoomFor(2, 10);
+    expect(() => map.assertRoomFor(3, 10)).toThrow(
+      expect.toSatisfy((error) => isStateError(error, "ERR_STATE_CAPACITY_EXCEEDED")),
+    );
+    // Expired entries are swept to make room.
+    map.assertRoomFor(3, 1000);
+  });
+
   it("sweeps expired entries as it grows, without being read", () => {
     const map = new ExpiringMap<true>({ label: "test map" });
     for (let i = 0; i < 10_000; i += 1) map.set(`old-${i}`, true, 1000, 0);

@@ -58,20 +58,27 @@ export class ExpiringMap<V> {
 
   /** Stores `value` under `key` until `expiresAtMs`; throws when full of live entries. */
   set(key: string, value: V, expiresAtMs: number, nowMs: number): void {
-    if (!this.#entries.has(key) && this.#entries.size >= this.#maxEntries) {
-      this.#sweep(nowMs);
-      if (this.#entries.size >= this.#maxEntries) {
-        throw new StateError(
-          "ERR_STATE_CAPACITY_EXCEEDED",
-          `The ${this.#label} holds ${this.#maxEntries} live entries and refuses more`,
-        );
-      }
-    }
+    if (!this.#entries.has(key)) this.assertRoomFor(1, nowMs);
     this.#entries.set(key, { value, expiresAtMs });
     if (expiresAtMs < this.#earliestExpiryMs) this.#earliestExpiryMs = expiresAtMs;
     if (this.#entries.size >= this.#sweepAtSize) {
       this.#sweep(nowMs);
       this.#sweepAtSize = Math.max(MIN_SWEEP_SIZE, this.#entries.size * 2);
+    }
+  }
+
+  /**
+   * Throws `ERR_STATE_CAPACITY_EXCEEDED` unless `count` new keys fit at `nowMs`, so a caller
+   * about to add several can refuse them all before adding any.
+   */
+  assertRoomFor(count: number, nowMs: number): void {
+    if (this.#entries.size + count <= this.#maxEntries) return;
+    this.#sweep(nowMs);
+    if (this.#entries.size + count > this.#maxEntries) {
+      throw new StateError(
+        "ERR_STATE_CAPACITY_EXCEEDED",
+        `The ${this.#label} holds ${this.#maxEntries} live entries and refuses more`,
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { StateError } from "./state-error.js";
 
 /** Runs one Redis call, turning any failure into an `ERR_STATE_UNAVAILABLE` {@link StateError}. */
@@ -20,6 +20,19 @@ export function toUnavailable(error: unknown, operation: string): StateError {
   });
 }
 
+/** Whether `error` is a Redis error reply with `code` (its first word), e.g. `BUSYGROUP`. */
+export function isRedisError(error: unknown, code: string): boolean {
+  return error instanceof Error && error.message.startsWith(`${code} `);
+}
+
+/** Runs a `MULTI` … `EXEC` transaction, rejecting with the first error among its replies. */
+export async function execTransaction(transaction: ChainableCommander): Promise<void> {
+  const replies = await transaction.exec();
+  // `null` means a WATCHed key changed; the adapters WATCH nothing, so it is not expected.
+  if (replies === null) throw new Error("The transaction was aborted");
+  for (const [error] of replies) if (error !== null) throw error;
+}
+
 /** A Lua script run by SHA, sent in full only when Redis does not have it cached yet. */
 export type RedisScript = (
   client: Redis,
@@ -35,7 +48,7 @@ export function defineRedisScript(lua: string): RedisScript {
       return await client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       // A restarted or failed-over Redis has an empty script cache.
-      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+      if (!isRedisError(error, "NOSCRIPT")) throw error;
       return client.eval(lua, keys.length, ...keys, ...args);
     }
   };

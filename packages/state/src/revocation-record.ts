@@ -1,3 +1,4 @@
+import { parseJson } from "./parse-json.js";
 import { REVOCATION_KINDS, type RevocationKind, type RevocationRecord } from "./revocation-bus.js";
 import { assertNonEmptyString, toEpochMs } from "./validate.js";
 
@@ -43,12 +44,7 @@ export function encodeRevocationMessage(record: RevocationRecord): string {
 
 /** Reads a pub/sub message, or `undefined` when it is not a record this version understands. */
 export function decodeRevocationMessage(message: string): RevocationRecord | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(message);
   if (typeof parsed !== "object" || parsed === null) return undefined;
   const { kind, subject, expiresAt } = parsed as Record<string, unknown>;
   return toRevocationRecord(kind, subject, expiresAt);

@@ -9,7 +9,9 @@ export const STATE_ERROR_CODES = [
   "ERR_STATE_UNAVAILABLE",
   // An in-process store is full of live entries and refuses new ones rather than forget any.
   "ERR_STATE_CAPACITY_EXCEEDED",
-  // A record read from the shared store is not one this version understands; it is skipped.
+  // A record read from the shared store is not one this version understands. Where a listener
+  // can be told it is skipped (revocations); where the answer depends on it, the read fails
+  // (a service-provider key).
   "ERR_STATE_RECORD_INVALID",
 ] as const;
 

@@ -3,11 +3,14 @@
 /** The key prefix adapters use unless told otherwise. */
 export const DEFAULT_KEY_PREFIX = "agentauth:";
 
+/** Whether `value` is a non-empty string. */
+export function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
 /** Checks that `value` is a non-empty string. */
 export function assertNonEmptyString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(`${name} must be a non-empty string`);
-  }
+  if (!isNonEmptyString(value)) throw new TypeError(`${name} must be a non-empty string`);
 }
 
 /** Returns the epoch milliseconds of a valid, positive `Date`. */
@@ -22,6 +25,13 @@ export function toEpochMs(value: unknown, name: string): number {
 export function assertPositiveInteger(value: unknown, name: string): asserts value is number {
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
     throw new TypeError(`${name} must be a positive integer`);
+  }
+}
+
+/** Checks that `value` is a safe integer ≥ 0. */
+export function assertNonNegativeInteger(value: unknown, name: string): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new TypeError(`${name} must be a non-negative integer`);
   }
 }
 

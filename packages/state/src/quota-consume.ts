@@ -1,0 +1,45 @@
+import type { QuotaEntry, QuotaStore } from "./quota-store.js";
+import { assertNonEmptyString, assertNonNegativeInteger, toEpochMs } from "./validate.js";
+
+/** The options of {@link QuotaStore.consume}. */
+export type QuotaConsumeOptions = NonNullable<Parameters<QuotaStore["consume"]>[1]>;
+
+/** A {@link QuotaEntry} whose arguments were checked, its expiry in epoch milliseconds. */
+export interface CheckedQuotaEntry {
+  readonly key: string;
+  readonly increment: number;
+  readonly limit: number;
+  readonly expiresAtMs: number;
+}
+
+/** One `consume` call, checked: both adapters refuse the same bad arguments with TypeError. */
+export function checkQuotaConsume(
+  entries: readonly QuotaEntry[],
+  options: QuotaConsumeOptions = {},
+): { entries: CheckedQuotaEntry[]; dryRun: boolean } {
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new TypeError("entries must be a non-empty array");
+  }
+  const dryRun = options.dryRun ?? false;
+  if (typeof dryRun !== "boolean") throw new TypeError("dryRun must be a boolean");
+  const keys = new Set<string>();
+  const checked = entries.map((entry: QuotaEntry, index): CheckedQuotaEntry => {
+    if (typeof entry !== "object" || entry === null) {
+      throw new TypeError(`entries[${index}] must be an object`);
+    }
+    const { key, increment, limit, expiresAt } = entry;
+    assertNonEmptyString(key, `entries[${index}].key`);
+    // Two entries on one counter would each be checked against the value before both.
+    if (keys.has(key)) throw new TypeError(`entries[${index}].key repeats ${key}`);
+    keys.add(key);
+    assertNonNegativeInteger(increment, `entries[${index}].increment`);
+    assertNonNegativeInteger(limit, `entries[${index}].limit`);
+    return {
+      key,
+      increment,
+      limit,
+      expiresAtMs: toEpochMs(expiresAt, `entries[${index}].expiresAt`),
+    };
+  });
+  return { entries: checked, dryRun };
+}
