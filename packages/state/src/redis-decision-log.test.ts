@@ -114,10 +114,11 @@ describe.runIf(redisUrl !== undefined)("createRedisDecisionLog, on Redis", () =>
   it("fails a read whose connection drops, and reads again once it is back", async () => {
     const readerName = `decisions-${randomUUID()}`;
     const log = open({ readerName }, await connect({ retryStrategy: () => 50 }));
-    const waiting = log.read({ ...options, blockMs: 3000 });
+    // The assertion is attached at once: the read may reject before CLIENT KILL's reply arrives.
+    const failed = expect(log.read({ ...options, blockMs: 3000 })).rejects.toSatisfy(isUnavailable);
     await sleep(200);
     expect(await killConnections(admin, readerName)).toBe(1);
-    await expect(waiting).rejects.toSatisfy(isUnavailable);
+    await failed;
     const record = decision();
     await log.append([record]);
     await vi.waitFor(async () => {
@@ -128,10 +129,10 @@ describe.runIf(redisUrl !== undefined)("createRedisDecisionLog, on Redis", () =>
 
   it("stops reading when closed, and goes on appending", async () => {
     const log = open();
-    const waiting = log.read({ ...options, blockMs: 3000 });
+    const failed = expect(log.read({ ...options, blockMs: 3000 })).rejects.toSatisfy(isUnavailable);
     await sleep(200);
     await log.close();
-    await expect(waiting).rejects.toSatisfy(isUnavailable);
+    await failed;
     await expect(log.read({ ...options, blockMs: 0 })).rejects.toSatisfy(isUnavailable);
     await log.append([decision()]);
   });

@@ -3,7 +3,7 @@ import { parseServiceProviderApiKey } from "./api-key.js";
 
 describe("parseServiceProviderApiKey", () => {
   const prefix = "AbC-_0123xy";
-  const secret = "s".repeat(42) + "Z";
+  const secret = `${"s".repeat(42)}Z`;
 
   it("splits a well-formed key into prefix and secret", () => {
     expect(parseServiceProviderApiKey(`aask_${prefix}_${secret}`)).toEqual({ prefix, secret });
