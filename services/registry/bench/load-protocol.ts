@@ -1,17 +1,15 @@
-import type { JsonWebKey } from "node:crypto";
-
-/** An enrolled agent with an approved grant: what the load process needs to ask for tokens. */
-export interface BenchAgent {
-  readonly id: string;
-  readonly privateJwk: JsonWebKey;
-  readonly refreshToken: string;
-}
+import type { LoadMeasurement } from "@agentauth/bench-kit";
+import type { BenchGrant } from "./approved-grants.js";
 
 /** `token`: refresh-token grants at `POST /oauth/token`; `live`: `GET /health/live`. */
 export type Workload = "token" | "live";
 
-export interface LoadRun {
-  readonly type: "run";
+export interface TokenLoadInit {
+  readonly publicUrl: string;
+  readonly grants: readonly BenchGrant[];
+}
+
+export interface TokenLoadRun {
   readonly workload: Workload;
   /** Base URLs of the registry processes; connection `i` goes to `targets[i % length]`. */
   readonly targets: readonly string[];
@@ -22,40 +20,12 @@ export interface LoadRun {
   readonly expectedRate: number;
 }
 
-export type ToLoadGenerator =
-  | { readonly type: "init"; readonly publicUrl: string; readonly agents: readonly BenchAgent[] }
-  | LoadRun
-  | { readonly type: "exit" };
-
-export interface LatencySummary {
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly mean: number;
-}
-
-export interface LoadResult {
+export interface TokenLoadResult extends LoadMeasurement {
   readonly workload: Workload;
   readonly concurrency: number;
   readonly processes: number;
-  /** Successful (200) responses completed inside the measured window. */
-  readonly completed: number;
-  readonly seconds: number;
-  readonly ratePerSecond: number;
-  /** Milliseconds, of the responses completed inside the window. */
-  readonly latencyMs: LatencySummary;
-  /** CPU the load process itself used during the window, in cores. */
-  readonly loadCpuCores: number;
   readonly preGenerated: number;
   readonly preGenerationSeconds: number;
-  /** Request sets signed during the run because the pre-generated ones ran out. */
+  /** Requests signed during the run because the pre-generated ones ran out. */
   readonly signedDuringRun: number;
 }
-
-export type FromLoadGenerator =
-  | { readonly type: "ready" }
-  /** The measured window starts (after the warm-up) or ends: the parent samples CPU counters. */
-  | { readonly type: "window"; readonly edge: "start" | "end" }
-  | { readonly type: "result"; readonly result: LoadResult }
-  | { readonly type: "failed"; readonly message: string };

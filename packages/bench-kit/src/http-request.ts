@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from "node:http";
+import { type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from "node:http";
 
 export interface HttpAnswer {
   readonly status: number;
@@ -12,9 +12,11 @@ export interface HttpRequestOptions {
   readonly body?: string;
   /** Source address of the connection (any 127.0.0.0/8 address works on loopback). */
   readonly localAddress?: string;
+  /** A keep-alive agent to reuse connections; default a new connection per request. */
+  readonly agent?: Agent;
 }
 
-/** One HTTP/1.1 request over a new connection, answered with its status, headers and body text. */
+/** One HTTP/1.1 request, answered with its status, headers and body text. */
 export function httpRequest(url: string, options: HttpRequestOptions = {}): Promise<HttpAnswer> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -27,6 +29,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
         path: `${target.pathname}${target.search}`,
         method: options.method ?? "GET",
         headers,
+        agent: options.agent ?? false,
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       },
       (res) => {
