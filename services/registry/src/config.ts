@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
+import { findBuiltApprovalApp } from "./approval-app/approval-app-routes.js";
 
 export type SignerConfig =
   | { readonly kind: "file"; readonly path: string }
@@ -29,6 +32,8 @@ export interface RegistryConfig {
   readonly accessTokenLifetimeSeconds: number;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly trustProxy: boolean;
+  /** The built approval app served on the registry's origin; `undefined` serves no app. */
+  readonly approvalAppDir: string | undefined;
 }
 
 const booleanString = z
@@ -59,6 +64,13 @@ const schema = z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
     TRUST_PROXY: booleanString.default(false),
+    AGENTAUTH_APPROVAL_APP_DIR: z
+      .string()
+      .min(1)
+      .refine((dir) => existsSync(join(dir, "index.html")), {
+        error: "has no index.html (build the approval app with `npm run build`)",
+      })
+      .optional(),
   })
   .superRefine((env, context) => {
     if (env.SIGNER === "kms") {
@@ -116,5 +128,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     accessTokenLifetimeSeconds: e.ACCESS_TOKEN_LIFETIME_SECONDS,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    approvalAppDir: e.AGENTAUTH_APPROVAL_APP_DIR ?? findBuiltApprovalApp(),
   });
 }

@@ -1,13 +1,27 @@
 import { createDpopNonceSource, createKeyCache, type JsonWebKeySet } from "@agentauth/core";
-import type { FixedWindowLimiter, ReplayStore, RevocationBus } from "@agentauth/state";
+import {
+  createMemoryDecisionLog,
+  createMemoryServiceProviderKeyDirectory,
+  type DecisionLog,
+  type FixedWindowLimiter,
+  type ReplayStore,
+  type RevocationBus,
+  type ServiceProviderKeyDirectory,
+} from "@agentauth/state";
 import type { Express } from "express";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { createAgentRouter } from "./agents/agent-routes.js";
 import { createApp } from "./app.js";
+import { createApprovalAppRouter } from "./approval-app/approval-app-routes.js";
+import { type AuditCheckpointer, createAuditCheckpointer } from "./audit/audit-checkpoints.js";
 import { createAuditLog } from "./audit/audit-log.js";
 import { createAuditRouter } from "./audit/audit-routes.js";
 import { type AuditSequencer, createAuditSequencer } from "./audit/audit-sequencer.js";
+import {
+  createVerifierDecisionConsumer,
+  type VerifierDecisionConsumer,
+} from "./audit/verifier-decision-consumer.js";
 import type { Clock } from "./clock.js";
 import type { Database } from "./db/database.js";
 import { createDiscoveryRouter } from "./discovery/discovery-routes.js";
@@ -21,6 +35,10 @@ import {
   createRevocationPublisher,
   type RevocationPublisher,
 } from "./revocation/revocation-outbox.js";
+import {
+  createServiceProviderKeyPublisher,
+  type ServiceProviderKeyPublisher,
+} from "./service-providers/service-provider-key-publisher.js";
 import { createServiceProviderRouter } from "./service-providers/service-provider-routes.js";
 import type { SigningKeyRing } from "./signing/signing-key-ring.js";
 import { createTokenLifecycleRouter } from "./tokens/revocation-routes.js";
@@ -41,21 +59,39 @@ export interface RegistryDeps {
   readonly replayStore: ReplayStore;
   readonly revocationBus: RevocationBus;
   readonly limiter: FixedWindowLimiter;
+  /**
+   * Where service-provider API keys are published for verifiers: Redis, or an in-process
+   * directory an embedded verifier in the same process shares. Default: one no one else sees.
+   */
+  readonly keyDirectory?: ServiceProviderKeyDirectory;
+  /**
+   * Where verifiers append their decisions, consumed into the audit chain: Redis, or an
+   * in-process log an embedded verifier shares. Default: one no one else appends to.
+   */
+  readonly decisionLog?: DecisionLog;
   /** HMAC secret for stateless DPoP nonces, shared by every replica. */
   readonly dpopNonceSecret: Uint8Array;
   readonly accessTokenLifetimeSeconds: number;
   readonly trustProxy?: boolean;
   /** Dependency checks for readiness (database, Redis…). */
   readonly readinessChecks: Readonly<Record<string, () => Promise<unknown>>>;
+  /** The built approval app to serve on this origin (`AGENTAUTH_APPROVAL_APP_DIR`), if any. */
+  readonly approvalAppDir?: string | undefined;
 }
 
 /** The assembled registry: its HTTP app and the background work `main.ts` starts and stops. */
 export interface Registry {
   readonly app: Express;
   readonly auditSequencer: AuditSequencer;
+  readonly auditCheckpointer: AuditCheckpointer;
   readonly revocationPublisher: RevocationPublisher;
+  readonly keyPublisher: ServiceProviderKeyPublisher;
+  readonly decisionConsumer: VerifierDecisionConsumer;
   readonly metrics: RegistryMetrics;
-  /** Starts the background loops: audit sequencing, revocation publishing, key activation. */
+  /**
+   * Starts the background loops: audit sequencing, revocation publishing, key activation,
+   * service-provider key reconciliation and verifier decision auditing.
+   */
   start(): void;
   stop(): Promise<void>;
 }
@@ -78,6 +114,25 @@ export function createRegistry(deps: RegistryDeps): Registry {
     logger: deps.logger,
   });
   const auditSequencer = createAuditSequencer({ db, logger: deps.logger });
+  const auditCheckpointer = createAuditCheckpointer({
+    db,
+    signer: deps.keyRing.signer,
+    issuer,
+    clock,
+    logger: deps.logger,
+  });
+  const keyPublisher = createServiceProviderKeyPublisher({
+    db,
+    directory: deps.keyDirectory ?? createMemoryServiceProviderKeyDirectory(),
+    logger: deps.logger,
+  });
+  const decisionConsumer = createVerifierDecisionConsumer({
+    db,
+    log: deps.decisionLog ?? createMemoryDecisionLog(),
+    clock,
+    logger: deps.logger,
+    metrics: metrics.verifierDecisions,
+  });
   const jwks = cachedJwks(deps.keyRing, clock);
   const dpop = { publicUrl, clock, replayStore: deps.replayStore, keyCache, nonceSource };
   const clientAuthentication = {
@@ -103,8 +158,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
         humans,
         limiter: deps.limiter,
       }),
-      createHumanRouter({ db, clock, humans, publicUrl }),
-      createServiceProviderRouter({ db, clock, humans }),
+      createHumanRouter({ db, clock, humans, publicUrl, revocations: revocationPublisher }),
+      createServiceProviderRouter({ db, clock, humans, keys: keyPublisher }),
       createAgentRouter({
         db,
         clock,
@@ -113,7 +168,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
         limiter: deps.limiter,
         revocations: revocationPublisher,
       }),
-      createBackchannelRouter(clientAuthentication),
+      createBackchannelRouter({ ...clientAuthentication, limiter: deps.limiter }),
       createApprovalRouter({
         db,
         clock,
@@ -137,7 +192,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
         jwks,
         revocations: revocationPublisher,
       }),
-      createAuditRouter({ auditLog: createAuditLog(db), humans }),
+      createAuditRouter({ auditLog: createAuditLog(db), db, humans }),
+      // Last: the app's pages never shadow an API route.
+      ...(deps.approvalAppDir === undefined
+        ? []
+        : [createApprovalAppRouter({ dir: deps.approvalAppDir })]),
     ],
     beforeRoutes: [metrics.observeRequests],
   });
@@ -146,11 +205,17 @@ export function createRegistry(deps: RegistryDeps): Registry {
   return {
     app,
     auditSequencer,
+    auditCheckpointer,
     revocationPublisher,
+    keyPublisher,
+    decisionConsumer,
     metrics,
     start() {
       auditSequencer.start();
+      auditCheckpointer.start();
       revocationPublisher.start();
+      keyPublisher.start();
+      decisionConsumer.start();
       activation = setInterval(() => {
         deps.keyRing
           .activate()
@@ -162,7 +227,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
     },
     async stop() {
       clearInterval(activation);
-      await Promise.all([auditSequencer.stop(), revocationPublisher.stop()]);
+      await Promise.all([
+        auditSequencer.stop(),
+        auditCheckpointer.stop(),
+        revocationPublisher.stop(),
+        keyPublisher.stop(),
+        decisionConsumer.stop(),
+      ]);
     },
   };
 }

@@ -12,6 +12,7 @@ import { type HumanAuthentication, signedInHuman } from "../http/signed-in-human
 import { createId, createSecret, hashSecret } from "../ids.js";
 import { type DpopVerification, verifyRequestDpop } from "../oauth/request-dpop.js";
 import { type RevocationPublisher, recordRevocation } from "../revocation/revocation-outbox.js";
+import { disableAgent } from "./disable-agent.js";
 
 export interface AgentRoutesDeps {
   readonly db: Kysely<Database>;
@@ -28,6 +29,18 @@ const agentName = z
   .trim()
   .min(1, "must not be empty")
   .max(100, "must be at most 100 characters");
+
+const enrolmentBody = z.strictObject({
+  code: z.string().min(1).max(200),
+  // The human names the agent when creating its code: an agent naming itself could pass for
+  // another agent in the approval app ("Bank of X assistant").
+  name: z
+    .never({
+      error:
+        "is chosen by the human who created the enrolment code; only they can rename the agent",
+    })
+    .optional(),
+});
 
 /**
  * Agents: humans create one-time enrolment codes; an agent enrols with a code, proving it holds
@@ -82,10 +95,7 @@ export function createAgentRouter(deps: AgentRoutesDeps): Router {
     }),
     jsonBody,
     async (req, res) => {
-      const { code, name } = parseInput(
-        z.strictObject({ code: z.string().min(1).max(200), name: agentName.optional() }),
-        req.body,
-      );
+      const { code } = parseInput(enrolmentBody, req.body);
       // The proof shows the caller holds the private key of the JWK it enrols.
       const proof = await verifyRequestDpop(req, deps.dpop);
       const now = deps.clock.now();
@@ -112,7 +122,7 @@ export function createAgentRouter(deps: AgentRoutesDeps): Router {
         const row = {
           id,
           human_id: enrolment.human_id,
-          name: name ?? enrolment.agent_name,
+          name: enrolment.agent_name,
           jkt: proof.jkt,
           public_jwk: JSON.stringify(proof.jwk),
           created_at: now,
@@ -213,38 +223,7 @@ export function createAgentRouter(deps: AgentRoutesDeps): Router {
     const agent = await deps.db.transaction().execute(async (trx) => {
       const found = await findOwnedAgent(trx, req, human.id);
       if (found.disabled_at !== null) return found;
-      await trx
-        .updateTable("agents")
-        .set({ disabled_at: now })
-        .where("id", "=", found.id)
-        .execute();
-      await trx
-        .updateTable("grants")
-        .set({ revoked_at: now })
-        .where("agent_id", "=", found.id)
-        .where("revoked_at", "is", null)
-        .execute();
-      await trx
-        .updateTable("refresh_tokens")
-        .set({ revoked_at: now })
-        .where("agent_id", "=", found.id)
-        .where("revoked_at", "is", null)
-        .execute();
-      await trx
-        .updateTable("access_tokens")
-        .set({ revoked_at: now })
-        .where("agent_id", "=", found.id)
-        .where("revoked_at", "is", null)
-        .execute();
-      // One agent revocation stops every token of the agent on every verifier at once.
-      await recordRevocation(trx, { kind: "agent", subject: found.id, now });
-      await enqueueAuditEvent(trx, {
-        type: "agent.disabled",
-        actor: human.id,
-        subject: found.id,
-        humanId: human.id,
-        occurredAt: now,
-      });
+      await disableAgent(trx, { agentId: found.id, humanId: human.id, actor: human.id, now });
       return { ...found, disabled_at: now };
     });
     await deps.revocations.flush();

@@ -4,8 +4,10 @@ import type { JsonValue } from "@agentauth/core";
 export const AUDIT_EVENT_TYPES = [
   "human.enrolled",
   "human.invited",
+  "human.disabled",
   "passkey.added",
   "passkey.removed",
+  "session.started",
   "session.revoked",
   "service_provider.created",
   "service_provider.disabled",

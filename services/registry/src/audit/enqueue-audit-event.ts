@@ -9,8 +9,17 @@ import { type AuditEventInput, toChainedEventBody } from "./audit-event.js";
  * rather than leaving it unaudited.
  */
 export async function enqueueAuditEvent(db: Db, event: AuditEventInput): Promise<void> {
+  await enqueueAuditEvents(db, [event]);
+}
+
+/** {@link enqueueAuditEvent} for several events, in order, with one statement. */
+export async function enqueueAuditEvents(
+  db: Db,
+  events: readonly AuditEventInput[],
+): Promise<void> {
+  if (events.length === 0) return;
   await db
     .insertInto("audit_queue")
-    .values({ event: canonicalizeJson(toChainedEventBody(event)) })
+    .values(events.map((event) => ({ event: canonicalizeJson(toChainedEventBody(event)) })))
     .execute();
 }

@@ -53,6 +53,8 @@ export interface WebauthnChallengesTable {
 
 export interface SessionsTable {
   id_hash: string;
+  /** Public id (`ses_…`), for listing and ending sessions; the cookie's hash never leaves. */
+  id: string;
   human_id: string;
   created_at: DefaultTimestamp;
   expires_at: Timestamp;
@@ -199,6 +201,12 @@ export interface AuditCheckpointsTable {
   created_at: DefaultTimestamp;
 }
 
+export interface VerifierDecisionsTable {
+  delivery_id: string;
+  record_hash: string;
+  audited_at: DefaultTimestamp;
+}
+
 export interface Database {
   humans: HumansTable;
   human_invitations: HumanInvitationsTable;
@@ -218,6 +226,7 @@ export interface Database {
   audit_queue: AuditQueueTable;
   audit_events: AuditEventsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  verifier_decisions: VerifierDecisionsTable;
 }
 
 /** The database, or a transaction on it: stores accept either, so callers choose the scope. */

@@ -130,7 +130,12 @@ export function createOpenApiDocument(issuer: string) {
             properties: {
               authorization_details: { type: "string", description: "JSON array (RFC 9396)" },
               resource: { type: "string", description: "Service provider id (RFC 8707)" },
-              binding_message: { type: "string", maxLength: 100 },
+              binding_message: {
+                type: "string",
+                maxLength: 100,
+                description:
+                  "Shown to the human: at most 100 characters, letters, digits, punctuation, symbols and spaces only (else invalid_binding_message)",
+              },
               requested_expiry: { type: "integer", minimum: 60, maximum: 3600, default: 600 },
               grant_lifetime: { type: "integer", minimum: 60, maximum: 7776000, default: 86400 },
             },
@@ -187,11 +192,14 @@ export function createOpenApiDocument(issuer: string) {
       "/agents/enroll": {
         post: {
           summary: "Enrol an agent with a one-time code; the DPoP proof proves the key",
+          description:
+            "The agent's name is the one its human gave the enrolment code; a `name` sent by the agent is refused.",
           security: [{ dpop: [] }],
           requestBody: body({
             type: "object",
             required: ["code"],
-            properties: { code: { type: "string" }, name: { type: "string" } },
+            additionalProperties: false,
+            properties: { code: { type: "string" } },
           }),
           responses: {
             201: ok("Enrolled: agent_id, client_id, jkt"),
@@ -247,6 +255,17 @@ export function createOpenApiDocument(issuer: string) {
       "/api/session/logout": { post: human("End the session", { responses: { 204: ok() } }) },
       "/api/me": { get: human("The signed-in human", { responses: { 200: ok(), 401: problem } }) },
       "/api/me/passkeys": { get: human("The human's passkeys", { responses: { 200: ok() } }) },
+      "/api/me/sessions": {
+        get: human("The human's live sessions, the current one marked", {
+          responses: { 200: ok() },
+        }),
+      },
+      "/api/me/sessions/{sessionId}": {
+        delete: human("End one of the human's sessions (the current one too)", {
+          parameters: [id("sessionId")],
+          responses: { 204: ok(), 404: problem },
+        }),
+      },
       "/api/me/passkeys/{credentialId}": {
         delete: human("Remove a passkey (never the last one)", {
           parameters: [id("credentialId")],
@@ -256,6 +275,26 @@ export function createOpenApiDocument(issuer: string) {
       "/api/invitations": {
         post: human("Invite another human with a one-time link (admin)", {
           responses: { 201: ok(), 403: problem },
+        }),
+      },
+      "/api/humans": {
+        get: human("Every human, enabled or disabled (admin)", {
+          responses: { 200: ok(), 403: problem },
+        }),
+      },
+      "/api/humans/{humanId}/disable": {
+        post: human(
+          "Disable a human (admin): sessions end, sign-in is refused, their agents are disabled and their grants and tokens revoked; never the last admin",
+          {
+            parameters: [id("humanId")],
+            responses: { 200: ok(), 403: problem, 404: problem, 409: problem },
+          },
+        ),
+      },
+      "/api/humans/{humanId}/sessions/revoke": {
+        post: human("End every session of a human (admin); answers sessions_revoked", {
+          parameters: [id("humanId")],
+          responses: { 200: ok(), 403: problem, 404: problem },
         }),
       },
       "/api/agent-enrolment-codes": {
@@ -345,9 +384,16 @@ export function createOpenApiDocument(issuer: string) {
         }),
       },
       "/api/audit/verify": {
-        get: human("Re-hash the whole chain; reports the first break", {
-          responses: { 200: ok() },
-        }),
+        get: human(
+          "Re-hash the whole chain and check every signed checkpoint; reports the first break",
+          { responses: { 200: ok() } },
+        ),
+      },
+      "/api/audit/checkpoints": {
+        get: human(
+          "Signed checkpoints of the chain head, newest first (compact JWS, typ audit-checkpoint+jwt, signed by a registry key)",
+          { responses: { 200: ok() } },
+        ),
       },
       "/api/grants/{id}/revoke": {
         post: human("Revoke a grant and its tokens", {

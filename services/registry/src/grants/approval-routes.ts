@@ -122,6 +122,7 @@ export function createApprovalRouter(deps: ApprovalRoutesDeps): Router {
       const now = deps.clock.now();
       const request = await findRequest(deps.db, String(req.params.id), human.id);
       assertDecidable(request, now);
+      assertServiceProviderEnabled(request);
       const requested = parseAuthorizationDetails(request.authorization_details);
       const narrowed =
         body.authorization_details === undefined
@@ -237,6 +238,15 @@ export function createApprovalRouter(deps: ApprovalRoutesDeps): Router {
         .forUpdate()
         .executeTakeFirstOrThrow();
       assertDecidable(request, now);
+      // Shared lock: a disable of the service provider waits for this approval, or precedes it.
+      assertServiceProviderEnabled(
+        await trx
+          .selectFrom("service_providers")
+          .select(["id as service_provider_id", "disabled_at as service_provider_disabled_at"])
+          .where("id", "=", request.service_provider_id)
+          .forShare()
+          .executeTakeFirstOrThrow(),
+      );
       // The grant must still be exactly what the passkey signed: same agent key, same digest.
       const agent = await trx
         .selectFrom("agents")
@@ -454,7 +464,11 @@ async function findRequest(db: Db, id: string, humanId: string) {
     .innerJoin("agents as a", "a.id", "r.agent_id")
     .innerJoin("service_providers as sp", "sp.id", "r.service_provider_id")
     .selectAll("r")
-    .select(["a.name as agent_name", "sp.name as service_provider_name"])
+    .select([
+      "a.name as agent_name",
+      "sp.name as service_provider_name",
+      "sp.disabled_at as service_provider_disabled_at",
+    ])
     .where("r.id", "=", id)
     .where("r.human_id", "=", humanId)
     .executeTakeFirst();
@@ -467,6 +481,20 @@ function assertDecidable(request: GrantRequest, now: Date): void {
     throw new RegistryError("ERR_REQUEST_NOT_PENDING", `The request is already ${request.status}`);
   if (request.expires_at <= now)
     throw new RegistryError("ERR_REQUEST_EXPIRED", "The request has expired");
+}
+
+/** A request for a service provider disabled since it was made can no longer be approved. */
+function assertServiceProviderEnabled(request: {
+  service_provider_id: string;
+  service_provider_disabled_at: Date | null;
+}): void {
+  if (request.service_provider_disabled_at !== null) {
+    throw new RegistryError(
+      "ERR_CONFLICT",
+      `The service provider ${request.service_provider_id} has been disabled since the request was made: it can no longer be approved`,
+      { details: { reason: "service_provider_disabled" } },
+    );
+  }
 }
 
 function presentRequest(

@@ -5,6 +5,7 @@ import {
   parseAuthorizationDetails,
   toAuthorizationDetails,
 } from "@agentauth/core";
+import type { FixedWindowLimiter } from "@agentauth/state";
 import { Router } from "express";
 import type { Kysely } from "kysely";
 import { z } from "zod";
@@ -15,6 +16,7 @@ import { ENDPOINTS } from "../discovery/discovery-routes.js";
 import { RegistryError } from "../errors.js";
 import { formBody, parseInput } from "../http/body.js";
 import { oauthErrors } from "../http/error-middleware.js";
+import { rateLimit } from "../http/rate-limit.js";
 import { createId, hashSecret } from "../ids.js";
 import {
   authenticateAgent,
@@ -28,6 +30,8 @@ import {
 export interface BackchannelRoutesDeps extends ClientAuthenticationDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
+  /** Counts requests per client IP, shared across replicas. */
+  readonly limiter: FixedWindowLimiter;
 }
 
 /** Seconds an agent waits between polls of the token endpoint (CIBA `interval`). */
@@ -36,6 +40,13 @@ const MAX_PENDING_PER_AGENT = 20;
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
 
 const MAX_AUTHORIZATION_DETAILS_LENGTH = 32_768;
+const MAX_BINDING_MESSAGE_LENGTH = 100;
+// Shown to the human next to the agent's own display: letters (with combining marks), digits,
+// punctuation, symbols ("€", "+") and spaces; no control, format (bidi overrides, zero-width)
+// or line-breaking characters that could make it read differently from what the agent shows.
+const BINDING_MESSAGE_CHARACTER = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u;
+/** Backchannel requests per client IP and minute, whoever sends them, before authentication. */
+export const BACKCHANNEL_RATE_LIMIT = 300;
 
 const requestParameters = z.object({
   // Only required here: what it holds is checked by `parseDetails`, which answers
@@ -43,14 +54,8 @@ const requestParameters = z.object({
   authorization_details: z.string(),
   /** RFC 8707: the service provider the token is for. */
   resource: z.string().min(1).max(200),
-  // Shown to the human next to the agent's own display: letters (with combining marks), digits,
-  // punctuation, symbols ("€", "+") and spaces; no control, format (bidi overrides, zero-width)
-  // or line-breaking characters that could make it read differently from what the agent shows.
-  binding_message: z
-    .string()
-    .max(100)
-    .regex(/^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]*$/u, "must be plain printable text on one line")
-    .optional(),
+  // What it may hold is checked by `assertBindingMessage` (`invalid_binding_message`, CIBA §13).
+  binding_message: z.string().optional(),
   /** CIBA: how long the request stays open for the human, in seconds. */
   requested_expiry: z.coerce.number().int().min(60).max(3600).default(600),
   /** How long the grant should last once approved, in seconds (at most 90 days). */
@@ -69,9 +74,16 @@ const requestParameters = z.object({
  */
 export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
   const router = Router();
-  router.post(ENDPOINTS.backchannel, oauthErrors, formBody, async (req, res) => {
+  const limit = rateLimit(deps.limiter, {
+    name: "backchannel",
+    limit: BACKCHANNEL_RATE_LIMIT,
+    windowSeconds: 60,
+    clock: deps.clock,
+  });
+  router.post(ENDPOINTS.backchannel, oauthErrors, limit, formBody, async (req, res) => {
     const agent = await authenticateAgent(req, deps);
     const params = parseInput(requestParameters, req.body, "ERR_INVALID_REQUEST");
+    if (params.binding_message !== undefined) assertBindingMessage(params.binding_message);
     const authorization = parseDetails(params.authorization_details);
     const provider = await findEnabledServiceProvider(deps.db, params.resource);
     assertWithinCeiling(authorization.capabilities, provider.ceiling);
@@ -204,6 +216,26 @@ function parseDetails(text: string): AuthorizationDetails {
     );
   }
   return parseAuthorizationDetails(value);
+}
+
+/** Refuses a binding message the human could misread: `ERR_INVALID_BINDING_MESSAGE`. */
+function assertBindingMessage(message: string): void {
+  const characters = [...message];
+  if (characters.length > MAX_BINDING_MESSAGE_LENGTH) {
+    throw new RegistryError(
+      "ERR_INVALID_BINDING_MESSAGE",
+      `binding_message must be at most ${MAX_BINDING_MESSAGE_LENGTH} characters; this one has ${characters.length}`,
+    );
+  }
+  const refused = characters.find((character) => !BINDING_MESSAGE_CHARACTER.test(character));
+  if (refused !== undefined) {
+    const codePoint = (refused.codePointAt(0) as number).toString(16).toUpperCase();
+    throw new RegistryError(
+      "ERR_INVALID_BINDING_MESSAGE",
+      `binding_message must be plain text on one line: U+${codePoint.padStart(4, "0")} is not ` +
+        "a letter, digit, punctuation mark, symbol or space",
+    );
+  }
 }
 
 /** An 8-letter code the human compares with what the agent shows, e.g. `BDFG-HJKL`. */

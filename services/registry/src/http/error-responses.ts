@@ -58,6 +58,11 @@ export const ERROR_RESPONSES: Readonly<Record<RegistryErrorCode, ErrorResponse>>
     oauth: "invalid_authorization_details",
     title: "Invalid authorization details",
   },
+  ERR_INVALID_BINDING_MESSAGE: {
+    status: 400,
+    oauth: "invalid_binding_message",
+    title: "Invalid binding message",
+  },
   ERR_AUTHORIZATION_PENDING: {
     status: 400,
     oauth: "authorization_pending",

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Kysely } from "kysely";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
@@ -89,4 +89,12 @@ export function createHumanAuthentication(deps: HumanAuthenticationDeps): HumanS
     secureCookies: requiresSecureCookie(origin),
     currentSession,
   };
+}
+
+/** The live session of a request that passed `requireHuman`. */
+export function signedInSession(res: Response): ActiveSession {
+  const session = res.locals.session as ActiveSession | undefined;
+  if (session === undefined)
+    throw new RegistryError("ERR_UNAUTHENTICATED", "Sign in with a passkey first");
+  return session;
 }

@@ -3,15 +3,17 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
 import type { Clock } from "../clock.js";
-import type { Database } from "../db/database.js";
+import type { Database, Human } from "../db/database.js";
 import { RegistryError } from "../errors.js";
 import { jsonBody, parseInput } from "../http/body.js";
 import { signedInHuman } from "../http/signed-in-human.js";
-import type { HumanSessions } from "./human-authentication.js";
+import type { RevocationPublisher } from "../revocation/revocation-outbox.js";
+import { disableHuman } from "./disable-human.js";
+import { type HumanSessions, signedInSession } from "./human-authentication.js";
 import { createInvitation } from "./invitations.js";
 import { noStore } from "./no-store.js";
 import { presentHuman } from "./present-human.js";
-import { clearSessionCookie, revokeSession } from "./sessions.js";
+import { clearSessionCookie, listSessions, revokeSessions } from "./sessions.js";
 
 export interface HumanRoutesDeps {
   readonly db: Kysely<Database>;
@@ -19,6 +21,8 @@ export interface HumanRoutesDeps {
   readonly humans: HumanSessions;
   /** The registry's public base URL, the base of invitation links. */
   readonly publicUrl: string;
+  /** Disabling a human disables their agents: their revocations are published at once. */
+  readonly revocations: RevocationPublisher;
 }
 
 const invitationBody = z.strictObject({
@@ -33,29 +37,28 @@ const invitationBody = z.strictObject({
 });
 
 /**
- * The signed-in human: who am I, my passkeys (list, remove — never the last one), sign out;
- * and, for admins, inviting another human with a one-time link.
+ * The signed-in human: who am I, my passkeys (list, remove — never the last one), my sessions
+ * (list, end one), sign out; and, for admins, inviting another human with a one-time link,
+ * listing humans, ending a human's sessions and disabling a human.
  */
 export function createHumanRouter(deps: HumanRoutesDeps): Router {
   const router = Router();
   const { requireHuman, requireAdmin, checkOrigin } = deps.humans;
-  router.use(["/api/session", "/api/me", "/api/invitations"], noStore);
+  router.use(["/api/session", "/api/me", "/api/invitations", "/api/humans"], noStore);
 
   router.post("/api/session/logout", checkOrigin, async (req, res) => {
     const session = await deps.humans.currentSession(req);
     if (session !== undefined) {
       const now = deps.clock.now();
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await revokeSession(trx, session.idHash, now))) return;
-        await enqueueAuditEvent(trx, {
-          type: "session.revoked",
-          actor: session.human.id,
-          subject: session.human.id,
+      await deps.db.transaction().execute((trx) =>
+        revokeSessions(trx, {
           humanId: session.human.id,
-          occurredAt: now,
-          data: { reason: "logout" },
-        });
-      });
+          sessionId: session.id,
+          actor: session.human.id,
+          reason: "logout",
+          now,
+        }),
+      );
     }
     clearSessionCookie(res, { secure: deps.humans.secureCookies });
     res.status(204).end();
@@ -97,6 +100,38 @@ export function createHumanRouter(deps: HumanRoutesDeps): Router {
         last_used_at: row.last_used_at === null ? null : new Date(row.last_used_at).toISOString(),
       })),
     });
+  });
+
+  router.get("/api/me/sessions", requireHuman, async (_req, res) => {
+    const current = signedInSession(res);
+    const sessions = await listSessions(deps.db, current.human.id, deps.clock.now());
+    res.json({
+      sessions: sessions.map((session) => ({
+        id: session.id,
+        created_at: session.created_at.toISOString(),
+        expires_at: session.expires_at.toISOString(),
+        current: session.id === current.id,
+      })),
+    });
+  });
+
+  router.delete("/api/me/sessions/:sessionId", checkOrigin, requireHuman, async (req, res) => {
+    const current = signedInSession(res);
+    const sessionId = String(req.params.sessionId);
+    const now = deps.clock.now();
+    const ended = await deps.db.transaction().execute((trx) =>
+      revokeSessions(trx, {
+        humanId: current.human.id,
+        sessionId,
+        actor: current.human.id,
+        reason: "revoked",
+        now,
+      }),
+    );
+    if (ended.length === 0)
+      throw new RegistryError("ERR_NOT_FOUND", "You have no live session with this id");
+    if (sessionId === current.id) clearSessionCookie(res, { secure: deps.humans.secureCookies });
+    res.status(204).end();
   });
 
   router.delete("/api/me/passkeys/:credentialId", checkOrigin, requireHuman, async (req, res) => {
@@ -166,5 +201,62 @@ export function createHumanRouter(deps: HumanRoutesDeps): Router {
     },
   );
 
+  router.use("/api/humans", requireHuman, requireAdmin);
+
+  router.get("/api/humans", async (_req, res) => {
+    const humans = await deps.db
+      .selectFrom("humans")
+      .selectAll()
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    res.json({ humans: humans.map(presentAccount) });
+  });
+
+  router.post("/api/humans/:humanId/disable", checkOrigin, async (req, res) => {
+    const admin = signedInSession(res);
+    const now = deps.clock.now();
+    const human = await deps.db
+      .transaction()
+      .execute((trx) =>
+        disableHuman(trx, { humanId: String(req.params.humanId), actor: admin.human.id, now }),
+      );
+    await deps.revocations.flush();
+    if (human.id === admin.human.id) clearSessionCookie(res, { secure: deps.humans.secureCookies });
+    res.json(presentAccount(human));
+  });
+
+  router.post("/api/humans/:humanId/sessions/revoke", checkOrigin, async (req, res) => {
+    const admin = signedInSession(res);
+    const humanId = String(req.params.humanId);
+    const now = deps.clock.now();
+    const ended = await deps.db.transaction().execute(async (trx) => {
+      const human = await trx
+        .selectFrom("humans")
+        .select("id")
+        .where("id", "=", humanId)
+        .executeTakeFirst();
+      if (human === undefined) throw new RegistryError("ERR_NOT_FOUND", "No such human");
+      return revokeSessions(trx, {
+        humanId,
+        actor: admin.human.id,
+        reason: "revoked_by_admin",
+        now,
+      });
+    });
+    if (humanId === admin.human.id) clearSessionCookie(res, { secure: deps.humans.secureCookies });
+    res.json({ sessions_revoked: ended.length });
+  });
+
   return router;
+}
+
+/** A human as admins see them. */
+function presentAccount(human: Human) {
+  return {
+    ...presentHuman(human),
+    created_at: human.created_at.toISOString(),
+    disabled_at: human.disabled_at?.toISOString() ?? null,
+    status: human.disabled_at === null ? "active" : "disabled",
+  };
 }

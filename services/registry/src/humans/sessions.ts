@@ -1,6 +1,7 @@
 import type { Request, Response } from "express";
+import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
 import type { Db } from "../db/database.js";
-import { createSecret, hashSecret } from "../ids.js";
+import { createId, createSecret, hashSecret } from "../ids.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "agentauth_session";
@@ -16,8 +17,24 @@ export interface StartedSession {
   readonly expiresAt: Date;
 }
 
+/** How a session began, as its `session.started` audit event says. */
+export type SessionStart = "enrolment" | "sign_in";
+
+/** Why sessions ended, as their `session.revoked` audit events say. */
+export type SessionEnd =
+  /** The human signed out. */
+  | "logout"
+  /** The human ended one of their sessions from another. */
+  | "revoked"
+  /** An admin ended all of another human's sessions. */
+  | "revoked_by_admin"
+  /** An admin disabled the human. */
+  | "human_disabled";
+
 /** A live session and the enabled human it belongs to. */
 export interface ActiveSession {
+  /** The public id (`ses_…`). */
+  readonly id: string;
   readonly idHash: string;
   readonly human: {
     readonly id: string;
@@ -26,22 +43,35 @@ export interface ActiveSession {
   };
 }
 
-/** Starts a session for `humanId`, storing only the token's hash. */
+/**
+ * Starts a session for `humanId`, storing only the token's hash, and audits it
+ * (`session.started`) on `db`, the caller's transaction.
+ */
 export async function startSession(
   db: Db,
-  options: { readonly humanId: string; readonly now: Date },
+  options: { readonly humanId: string; readonly via: SessionStart; readonly now: Date },
 ): Promise<StartedSession> {
   const token = createSecret(32);
+  const id = createId("ses");
   const expiresAt = new Date(options.now.getTime() + SESSION_LIFETIME_MS);
   await db
     .insertInto("sessions")
     .values({
       id_hash: hashSecret(token),
+      id,
       human_id: options.humanId,
       created_at: options.now,
       expires_at: expiresAt,
     })
     .execute();
+  await enqueueAuditEvent(db, {
+    type: "session.started",
+    actor: options.humanId,
+    subject: id,
+    humanId: options.humanId,
+    occurredAt: options.now,
+    data: { via: options.via, expires_at: expiresAt.toISOString() },
+  });
   return { token, expiresAt };
 }
 
@@ -56,24 +86,65 @@ export async function findActiveSession(
   const row = await db
     .selectFrom("sessions as s")
     .innerJoin("humans as h", "h.id", "s.human_id")
-    .select(["h.id", "h.is_admin", "h.display_name"])
+    .select(["s.id as session_id", "h.id", "h.is_admin", "h.display_name"])
     .where("s.id_hash", "=", idHash)
     .where("s.revoked_at", "is", null)
     .where("s.expires_at", ">", now)
     .where("h.disabled_at", "is", null)
     .executeTakeFirst();
-  return row === undefined ? undefined : { idHash, human: row };
+  if (row === undefined) return undefined;
+  const { session_id: id, ...human } = row;
+  return { id, idHash, human };
 }
 
-/** Revokes one session; `true` if it was live. */
-export async function revokeSession(db: Db, idHash: string, now: Date): Promise<boolean> {
-  const result = await db
+/** `humanId`'s live sessions, newest first. */
+export function listSessions(db: Db, humanId: string, now: Date) {
+  return db
+    .selectFrom("sessions")
+    .select(["id", "created_at", "expires_at"])
+    .where("human_id", "=", humanId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .orderBy("created_at", "desc")
+    .orderBy("id")
+    .execute();
+}
+
+/**
+ * Ends `humanId`'s live sessions — only `sessionId`, when given — on `db`, the caller's
+ * transaction, with one `session.revoked` audit event each. Returns the ids of those it ended.
+ */
+export async function revokeSessions(
+  db: Db,
+  options: {
+    readonly humanId: string;
+    readonly sessionId?: string;
+    /** Who ended them: the human, or an admin. */
+    readonly actor: string;
+    readonly reason: SessionEnd;
+    readonly now: Date;
+  },
+): Promise<string[]> {
+  const { humanId, sessionId, now } = options;
+  let update = db
     .updateTable("sessions")
     .set({ revoked_at: now })
-    .where("id_hash", "=", idHash)
+    .where("human_id", "=", humanId)
     .where("revoked_at", "is", null)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+    .where("expires_at", ">", now);
+  if (sessionId !== undefined) update = update.where("id", "=", sessionId);
+  const ended = await update.returning("id").execute();
+  for (const { id } of ended) {
+    await enqueueAuditEvent(db, {
+      type: "session.revoked",
+      actor: options.actor,
+      subject: id,
+      humanId,
+      occurredAt: now,
+      data: { reason: options.reason },
+    });
+  }
+  return ended.map(({ id }) => id);
 }
 
 /** The session token from the request's `Cookie` header, if there is exactly one. */

@@ -1,12 +1,25 @@
 import type { RequestHandler } from "express";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The registry's Prometheus metrics, on a registry of their own (no global state). */
 export interface RegistryMetrics {
   readonly registry: Registry;
   readonly tokensIssued: Counter<"grant_type">;
+  readonly verifierDecisions: VerifierDecisionMetrics;
   /** Times every request by route and status class. */
   readonly observeRequests: RequestHandler;
+}
+
+/** How the consumer of the verifiers' decision log keeps up. */
+export interface VerifierDecisionMetrics {
+  /** Batches stored and acknowledged. */
+  readonly batches: Counter;
+  /** Delivered records, by `result`: `audited`, or `duplicate` (delivered again, skipped). */
+  readonly records: Counter<"result">;
+  /** Age of the oldest decision in the last batch; 0 when the log was found empty. */
+  readonly lagSeconds: Gauge;
+  /** Batches that failed (database or log unavailable); their records are delivered again. */
+  readonly failures: Counter;
 }
 
 export function createRegistryMetrics(): RegistryMetrics {
@@ -25,6 +38,29 @@ export function createRegistryMetrics(): RegistryMetrics {
     labelNames: ["grant_type"] as const,
     registers: [registry],
   });
+  const verifierDecisions: VerifierDecisionMetrics = {
+    batches: new Counter({
+      name: "agentauth_registry_verifier_decision_batches_total",
+      help: "Batches of verifier decisions audited and acknowledged",
+      registers: [registry],
+    }),
+    records: new Counter({
+      name: "agentauth_registry_verifier_decisions_total",
+      help: "Verifier decisions delivered, by result: audited, or duplicate (skipped)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    lagSeconds: new Gauge({
+      name: "agentauth_registry_verifier_decision_lag_seconds",
+      help: "Age of the oldest verifier decision in the last batch (0 when caught up)",
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: "agentauth_registry_verifier_decision_failures_total",
+      help: "Batches of verifier decisions that failed and will be delivered again",
+      registers: [registry],
+    }),
+  };
   const observeRequests: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
     res.on("finish", () => {
@@ -34,5 +70,5 @@ export function createRegistryMetrics(): RegistryMetrics {
     });
     next();
   };
-  return { registry, tokensIssued, observeRequests };
+  return { registry, tokensIssued, verifierDecisions, observeRequests };
 }

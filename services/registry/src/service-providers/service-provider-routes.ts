@@ -9,12 +9,15 @@ import { RegistryError } from "../errors.js";
 import { jsonBody, parseInput } from "../http/body.js";
 import { type HumanAuthentication, signedInHuman } from "../http/signed-in-human.js";
 import { createId } from "../ids.js";
+import type { ServiceProviderKeyPublisher } from "./service-provider-key-publisher.js";
 import { createServiceProviderKey } from "./service-provider-keys.js";
 
 export interface ServiceProviderRoutesDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly humans: HumanAuthentication;
+  /** Publishes API keys to verifiers after each change commits. */
+  readonly keys: ServiceProviderKeyPublisher;
 }
 
 /** A service provider id: an absolute https URI (RFC 8707 style) or a short slug. */
@@ -32,7 +35,10 @@ const createBody = z.strictObject({
   ceiling: z.array(z.unknown()).min(1).max(64),
 });
 
-/** Admin management of service providers and their verifier API keys. */
+/**
+ * Admin management of service providers and their verifier API keys, each key change published
+ * to the verifiers' key directory once committed.
+ */
 export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Router {
   const router = Router();
   const { requireHuman, requireAdmin, checkOrigin } = deps.humans;
@@ -112,9 +118,9 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
   router.post("/api/service-providers/:id/disable", checkOrigin, async (req, res) => {
     const human = signedInHuman(res);
     const now = deps.clock.now();
-    await deps.db.transaction().execute(async (trx) => {
+    const id = await deps.db.transaction().execute(async (trx) => {
       const provider = await findProvider(trx, String(req.params.id));
-      if (provider.disabled_at !== null) return;
+      if (provider.disabled_at !== null) return provider.id;
       await trx
         .updateTable("service_providers")
         .set({ disabled_at: now })
@@ -126,7 +132,10 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
         subject: provider.id,
         occurredAt: now,
       });
+      return provider.id;
     });
+    // Every key of a disabled provider is published as revoked.
+    await deps.keys.publish({ serviceProviderId: id });
     res.status(204).end();
   });
 
@@ -157,6 +166,7 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
         data: { key_id: id, prefix },
       });
     });
+    await deps.keys.publish({ keyIds: [id] });
     // The only time the key is ever shown.
     res.setHeader("Cache-Control", "no-store");
     res.status(201).json({ id, prefix, key, created_at: now.toISOString() });
@@ -165,7 +175,7 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
   router.delete("/api/service-providers/:id/keys/:keyId", checkOrigin, async (req, res) => {
     const human = signedInHuman(res);
     const now = deps.clock.now();
-    await deps.db.transaction().execute(async (trx) => {
+    const keyId = await deps.db.transaction().execute(async (trx) => {
       const revoked = await trx
         .updateTable("service_provider_keys")
         .set({ revoked_at: now })
@@ -182,7 +192,9 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
         occurredAt: now,
         data: { key_id: revoked.id },
       });
+      return revoked.id;
     });
+    await deps.keys.publish({ keyIds: [keyId] });
     res.status(204).end();
   });
 

@@ -54,10 +54,10 @@ export interface RotateFileSigningKeyResult {
 
 /**
  * Replaces the key in `path` with a new one, keeping the old key beside it as
- * `<name>.<kid><ext>`. The key file is replaced atomically: a process starting meanwhile loads
- * the old key or the new one, never a partial file. Running registries keep signing with the key
- * they loaded until they restart; then the key ring retires the old `kid`, which stays in the
- * JWKS until every token it signed has expired.
+ * `<name>.<kid><ext>`. The key file is replaced atomically: a process loading it meanwhile gets
+ * the old key or the new one, never a partial file. A running registry keeps signing with the
+ * key it loaded until its key ring reloads the file (its next activation); then the ring
+ * retires the old `kid`, which stays in the JWKS until every token it signed has expired.
  */
 export async function rotateFileSigningKey(path: string): Promise<RotateFileSigningKeyResult> {
   const file = absolutePath(path);

@@ -144,6 +144,13 @@ async function redeemBackchannelRequest(
           return pendingAfterCommit(tooSoon, interval);
         }
         case "approved": {
+          // CIBA §7.3: an auth_req_id is good until `expires_in`, approved or not.
+          if (request.expires_at <= now) {
+            throw new RegistryError(
+              "ERR_EXPIRED_TOKEN",
+              "The auth_req_id expired before it was exchanged for a token: make a new request",
+            );
+          }
           const redeemed = await trx
             .updateTable("grant_requests")
             .set({ redeemed_at: now })

@@ -234,7 +234,10 @@ export function createWebauthnRouter(deps: WebauthnRoutesDeps): Router {
         passkeyName: name,
         now,
       });
-      return { human: enrolled, session: await startSession(trx, { humanId: enrolled.id, now }) };
+      return {
+        human: enrolled,
+        session: await startSession(trx, { humanId: enrolled.id, via: "enrolment", now }),
+      };
     });
     setSessionCookie(res, session, { secure: deps.humans.secureCookies, now });
     res
@@ -289,7 +292,10 @@ export function createWebauthnRouter(deps: WebauthnRoutesDeps): Router {
         .select(["id", "display_name", "is_admin"])
         .where("id", "=", assertion.humanId)
         .executeTakeFirstOrThrow();
-      return { human: row, session: await startSession(trx, { humanId: row.id, now }) };
+      return {
+        human: row,
+        session: await startSession(trx, { humanId: row.id, via: "sign_in", now }),
+      };
     });
     setSessionCookie(res, session, { secure: deps.humans.secureCookies, now });
     res.json({ human: presentHuman(human) });

@@ -143,17 +143,29 @@ describeEachDatabase(
     });
 
     describe("enrolment", () => {
-      it("binds the agent's id to its key and names it from the code, or from the request", async () => {
+      it("binds the agent's id to its key and names it from the code", async () => {
         const agent = await newAgent();
         const response = await enrol(await createCode(), agent);
         expect(response.status).toBe(201);
         expect(response.body).toMatchObject({ name: "travel bot", jkt: agent.jkt });
         expect(response.body.agent_id).toMatch(/^agt_/);
         expect(response.body.client_id).toBe(response.body.agent_id);
+      });
 
-        const named = await enrol(await createCode(), await newAgent(), { name: "renamed bot" });
-        expect(named.status).toBe(201);
-        expect(named.body.name).toBe("renamed bot");
+      it("refuses a name chosen by the agent, and the code stays usable", async () => {
+        const code = await createCode(test.admin, "mail bot");
+        const agent = await newAgent();
+        for (const name of ["Bank of Example assistant", ""]) {
+          const refused = await enrol(code, agent, { name });
+          expectProblem(refused, 400, "ERR_VALIDATION");
+          expect(refused.body.detail).toBe(
+            "name: is chosen by the human who created the enrolment code; only they can rename the agent",
+          );
+        }
+        const enrolled = await enrol(code, agent);
+        expect(enrolled.status).toBe(201);
+        expect(enrolled.body.name).toBe("mail bot");
+        expect((await listedAgent(enrolled.body.agent_id))?.name).toBe("mail bot");
       });
 
       it("refuses an unknown code", async () => {

@@ -183,10 +183,14 @@ export function decodeJwtPayload(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
 }
 
-/** A second, non-admin human invited by the admin, enrolled with a passkey and signed in. */
-export async function inviteHuman(test: TestRegistry, displayName = "Bob"): Promise<HumanClient> {
+/** Another human invited by the admin (not an admin unless asked), enrolled and signed in. */
+export async function inviteHuman(
+  test: TestRegistry,
+  displayName = "Bob",
+  options: { isAdmin?: boolean } = {},
+): Promise<HumanClient> {
   const invitation = await test.admin
-    .post("/api/invitations", { display_name: displayName })
+    .post("/api/invitations", { display_name: displayName, is_admin: options.isAdmin ?? false })
     .expect(201);
   const human = createHumanClient(test.registry.app, {
     authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: PUBLIC_URL }),
@@ -206,17 +210,14 @@ export function humanRequest(
   return human.cookie === undefined ? test : test.set("Cookie", human.cookie);
 }
 
-/** The audit events of `type` about `subject`, once the sequencer has chained them. */
+/** The audit events of `type` about `subject` (or by `actor`), once the sequencer has chained them. */
 export async function auditEvents(
   test: TestRegistry,
-  filter: { type: string; subject: string },
+  filter: { type: string; subject?: string; actor?: string },
 ): Promise<Array<{ event: Record<string, unknown> }>> {
   await test.registry.auditSequencer.runOnce();
-  const response = await test.admin
-    .get(
-      `/api/audit/events?scope=all&limit=500&type=${encodeURIComponent(filter.type)}&subject=${encodeURIComponent(filter.subject)}`,
-    )
-    .expect(200);
+  const query = new URLSearchParams({ scope: "all", limit: "500", ...filter });
+  const response = await test.admin.get(`/api/audit/events?${query}`).expect(200);
   return response.body.events;
 }
 

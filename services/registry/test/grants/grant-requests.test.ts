@@ -7,11 +7,13 @@ import {
 } from "@agentauth/core";
 import request from "supertest";
 import { beforeAll, describe, expect, it } from "vitest";
+import { BACKCHANNEL_RATE_LIMIT } from "../../src/grants/backchannel-routes.js";
 import { createTestAgent, type TestAgent } from "../kit/agent-client.js";
 import type { HumanClient } from "../kit/human-client.js";
 import { describeEachDatabase } from "../support/databases.js";
 import {
   createPaymentsProvider,
+  createReadProvider,
   createTestRegistry,
   enrolAgent,
   PAYMENTS,
@@ -234,13 +236,7 @@ describeEachDatabase(
             400,
             "invalid_target",
           );
-          await test.admin
-            .post("/api/service-providers", {
-              id: "retired-api",
-              name: "Retired",
-              ceiling: [{ type: "read", resource: "*" }],
-            })
-            .expect(201);
+          await createReadProvider(test.admin, "retired-api");
           const readDetails = [{ type: "read", resource: "reports/2025" }];
           const before = await requestGrant(agent, {
             details: readDetails,
@@ -262,23 +258,30 @@ describeEachDatabase(
         });
 
         it.each([
-          ["a line break", "Pay ACME\nnow"],
-          ["a control character", "Pay\u0007ACME"],
-          ["a right-to-left override", "Pay ACME \u202E05 RUE"],
-          ["a zero-width space", "Pay AC\u200BME"],
-          ["over 100 characters", "x".repeat(101)],
-        ])("refuses a binding message with %s", async (_label, bindingMessage) => {
-          // CIBA §13 names this `invalid_binding_message`; the registry has no code for it yet.
-          const response = await requestGrant(agent, { form: { binding_message: bindingMessage } });
-          expectOAuthError(response, 400, "invalid_request");
-          expect(response.body.error_description).toMatch(/binding_message/);
-        });
+          ["a line break", "Pay ACME\nnow", "U+000A is not a letter, digit"],
+          ["a control character", "Pay\u0007ACME", "U+0007 is not a letter, digit"],
+          ["a right-to-left override", "Pay ACME \u202E05 RUE", "U+202E is not a letter, digit"],
+          ["a zero-width space", "Pay AC\u200BME", "U+200B is not a letter, digit"],
+          ["over 100 characters", "x".repeat(101), "at most 100 characters; this one has 101"],
+        ])(
+          "refuses a binding message with %s: invalid_binding_message (CIBA §13)",
+          async (_label, bindingMessage, description) => {
+            const response = await requestGrant(agent, {
+              form: { binding_message: bindingMessage },
+            });
+            expectOAuthError(response, 400, "invalid_binding_message");
+            expect(response.body.error_description).toContain(`binding_message must be `);
+            expect(response.body.error_description).toContain(description);
+          },
+        );
 
-        it("accepts a binding message in any script, with symbols", async () => {
+        it("accepts a binding message in any script, with symbols, of up to 100 characters", async () => {
           for (const bindingMessage of [
             "Pay €50 + tip to Café Ünal",
             "नमस्ते: pay ₹500",
             "支付 ¥30 给商店",
+            // Characters, not UTF-16 code units: each of these takes two.
+            "🙂".repeat(100),
           ]) {
             const response = await requestGrant(agent, {
               form: { binding_message: bindingMessage },
@@ -350,6 +353,31 @@ describeEachDatabase(
           expect(
             await auditEvents(test, { type: "grant.expired", subject: first.body.auth_req_id }),
           ).toHaveLength(1);
+        });
+
+        it("limits each client IP to 300 requests a minute, counted before client authentication", async () => {
+          // At the start of a fixed window, so the whole burst falls in one.
+          const now = test.clock.now().getTime();
+          test.clock.advance((60_000 - (now % 60_000) + 100) / 1000);
+          for (let sent = 0; sent < BACKCHANNEL_RATE_LIMIT; sent += 20) {
+            const burst = await Promise.all(
+              Array.from({ length: 20 }, () =>
+                request(test.registry.app)
+                  .post(BACKCHANNEL)
+                  .type("form")
+                  .send({ resource: PAYMENTS }),
+              ),
+            );
+            for (const response of burst) expectOAuthError(response, 401, "invalid_client");
+          }
+          const refused = await requestGrant(agent);
+          expectOAuthError(refused, 429, "invalid_request");
+          expect(refused.body.error_description).toBe("Too many requests; try again later");
+          expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
+          expect(Number(refused.headers["retry-after"])).toBeLessThanOrEqual(60);
+
+          test.clock.advance(60);
+          expect((await requestGrant(agent)).status).toBe(200);
         });
 
         it("lets at most 20 requests of an agent wait for approval", async () => {
@@ -612,6 +640,32 @@ describeEachDatabase(
             409,
             "ERR_CONFLICT",
           );
+        });
+
+        it("refuses with 409, approving nothing, when the service provider is disabled after the request", async () => {
+          await createReadProvider(test.admin, "sunset-api");
+          const details = [{ type: "read", resource: "reports/2025" }];
+          const id = await requestGrantId(agent, { details, form: { resource: "sunset-api" } });
+          const challenge = await approvalChallenge(test.admin, id);
+          await test.admin.post("/api/service-providers/sunset-api/disable").expect(204);
+
+          const expectDisabledProvider = (response: request.Response) => {
+            expectProblem(response, 409, "ERR_CONFLICT");
+            expect(response.body.reason).toBe("service_provider_disabled");
+            expect(response.body.detail).toBe(
+              "The service provider sunset-api has been disabled since the request was made: it can no longer be approved",
+            );
+          };
+          expectDisabledProvider(await approveWith(test.admin, id, challenge));
+          expectDisabledProvider(
+            await test.admin.post(`/api/grant-requests/${id}/approval-challenge`, {}),
+          );
+          expect(await requestStatus(id)).toBe("pending");
+          expect(await grantFor(id)).toBeUndefined();
+          // It can still be denied, which tells the agent.
+          await test.admin
+            .post(`/api/grant-requests/${id}/deny`, { reason: "Service retired" })
+            .expect(204);
         });
 
         it("refuses with 409, approving nothing, when the agent's key changes after the challenge", async () => {

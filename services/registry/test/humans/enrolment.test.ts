@@ -73,6 +73,7 @@ describeEachDatabase("humans: enrolment and invitations", (database) => {
       "human.invited",
       "human.enrolled",
       "passkey.added",
+      "session.started",
     ]);
   });
 

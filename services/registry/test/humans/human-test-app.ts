@@ -1,4 +1,8 @@
-import { createMemoryFixedWindowLimiter, type FixedWindowLimiter } from "@agentauth/state";
+import {
+  createMemoryFixedWindowLimiter,
+  createMemoryRevocationBus,
+  type FixedWindowLimiter,
+} from "@agentauth/state";
 import type { Express } from "express";
 import { type Kysely, sql } from "kysely";
 import { pino } from "pino";
@@ -8,6 +12,7 @@ import type { Database } from "../../src/db/database.js";
 import { createHumanAuthentication } from "../../src/humans/human-authentication.js";
 import { createHumanRouter } from "../../src/humans/human-routes.js";
 import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
+import { createRevocationPublisher } from "../../src/revocation/revocation-outbox.js";
 import { createWebauthnRouter } from "../../src/webauthn/webauthn-routes.js";
 import { createHumanClient, type HumanClient } from "../kit/human-client.js";
 import {
@@ -60,8 +65,9 @@ export function createHumanTestApp(
   const rpId = options.rpId ?? new URL(origin).hostname;
   const clock = createTestClock();
   const humans = createHumanAuthentication({ db, clock, origin });
+  const logger = pino({ level: "silent" });
   const app = createApp({
-    logger: pino({ level: "silent" }),
+    logger,
     routers: [
       createWebauthnRouter({
         db,
@@ -71,7 +77,13 @@ export function createHumanTestApp(
         limiter: options.limiter ?? createMemoryFixedWindowLimiter(),
         optionsRateLimit: options.optionsRateLimit ?? { limit: 10_000, windowSeconds: 60 },
       }),
-      createHumanRouter({ db, clock, humans, publicUrl: origin }),
+      createHumanRouter({
+        db,
+        clock,
+        humans,
+        publicUrl: origin,
+        revocations: createRevocationPublisher({ db, bus: createMemoryRevocationBus(), logger }),
+      }),
     ],
   });
   const newClient = (authenticator: Partial<CreateSoftwareAuthenticatorOptions> = {}) =>

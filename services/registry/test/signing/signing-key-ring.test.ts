@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JsonWebKeySet } from "@agentauth/core";
@@ -68,6 +68,14 @@ function signingKeyRingBehaviour(makeStore: () => Promise<SigningKeyStore>): voi
   });
 
   const ringFor = (signer: JwkSigner) => createSigningKeyRing({ signer, store, now: clock.now });
+  /** A ring that reloads the key file at `path` on each activation, as `main.ts` has it. */
+  const reloadingRingFor = async (path: string) =>
+    createSigningKeyRing({
+      signer: await createFileSigner(path),
+      reloadSigner: () => createFileSigner(path),
+      store,
+      now: clock.now,
+    });
 
   it("publishes the active key with kid, alg and use, and its tokens verify", async () => {
     const signer = await createFileSigner(newKeyPath());
@@ -142,6 +150,42 @@ function signingKeyRingBehaviour(makeStore: () => Promise<SigningKeyStore>): voi
     await expect(verifyWithJose(oldToken, later, NOW)).rejects.toMatchObject({
       code: "ERR_JWKS_NO_MATCHING_KEY",
     });
+  });
+
+  it("reloads a rotated key file on activation: publishes the new key, then signs with it", async () => {
+    const path = newKeyPath();
+    const ring = await reloadingRingFor(path);
+    await ring.activate();
+    const oldKid = ring.signer.kid;
+    const oldToken = await issueTestToken(ring.signer, { now: clock.now() });
+
+    const { signer: rotated } = await rotateFileSigningKey(path);
+    expect(ring.signer.kid).toBe(oldKid);
+    clock.advance(30);
+    await ring.activate();
+    expect(ring.signer.kid).toBe(rotated.kid);
+    expect(ring.signer.publicJwk).toEqual(rotated.publicJwk);
+    const newToken = await issueTestToken(ring.signer, { now: clock.now() });
+
+    const keys = await ring.jwks();
+    expect(kidsOf(keys)).toEqual([rotated.kid, oldKid]);
+    await expectVerifies(oldToken, keys, clock.now());
+    await expectVerifies(newToken, keys, clock.now());
+  });
+
+  it("keeps signing with its key when reloading the key file fails", async () => {
+    const path = newKeyPath();
+    const ring = await reloadingRingFor(path);
+    await ring.activate();
+    await chmod(path, 0o644);
+    await expect(ring.activate()).rejects.toMatchObject({
+      details: { reason: "KEY_FILE_INSECURE" },
+    });
+    await expectVerifies(
+      await issueTestToken(ring.signer, { now: clock.now() }),
+      await ring.jwks(),
+      clock.now(),
+    );
   });
 
   it("rotates a KMS key: tokens of both keys verify with jose against the JWKS", async () => {

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type InsertType, type Kysely, type SelectType, sql } from "kysely";
@@ -60,6 +60,7 @@ const expectedSchema: SchemaShape = {
   },
   sessions: {
     id_hash: "required",
+    id: "required",
     human_id: "required",
     created_at: "default",
     expires_at: "required",
@@ -184,6 +185,7 @@ const expectedSchema: SchemaShape = {
     signature: "required",
     created_at: "default",
   },
+  verifier_decisions: { delivery_id: "required", record_hash: "required", audited_at: "default" },
 };
 
 async function readSchema(db: Kysely<Database>) {
@@ -204,6 +206,10 @@ async function readSchema(db: Kysely<Database>) {
   );
 }
 
+const realMigrations = (await readdir(migrationsDir))
+  .filter((file) => file.endsWith(".sql"))
+  .sort();
+
 // Slow enough that two replicas unguarded by the lock would both see it pending.
 const WIDGETS = "CREATE TABLE widgets (id text PRIMARY KEY);\nSELECT pg_sleep(0.2);\n";
 
@@ -216,12 +222,12 @@ describeEachDatabase(
     });
     afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-    /** A migrations directory holding the real 0001 plus `extra` files. */
+    /** A migrations directory holding the real migrations plus `extra` files. */
     async function migrationsWith(name: string, extra: Record<string, string>): Promise<string> {
       const dir = join(scratch, name);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir);
-      await copyFile(join(migrationsDir, "0001_registry.sql"), join(dir, "0001_registry.sql"));
+      for (const file of realMigrations) await copyFile(join(migrationsDir, file), join(dir, file));
       for (const [file, text] of Object.entries(extra)) await writeFile(join(dir, file), text);
       return dir;
     }
@@ -229,9 +235,7 @@ describeEachDatabase(
     it("creates every table of database.ts, column by column, in an empty schema", async () => {
       const db = database.db();
       expect(await readSchema(db)).toEqual({});
-      expect(await migrateToLatest(db, { migrationsDir })).toEqual({
-        applied: ["0001_registry.sql"],
-      });
+      expect(await migrateToLatest(db, { migrationsDir })).toEqual({ applied: realMigrations });
       const { schema_migrations: bookkeeping, ...tables } = await readSchema(db);
       expect(tables).toEqual(expectedSchema);
       expect(bookkeeping).toEqual({
@@ -246,58 +250,58 @@ describeEachDatabase(
     });
 
     it("applies a new file once, even when two replicas start together", async () => {
-      const dir = await migrationsWith("new", { "0002_widgets.sql": WIDGETS });
+      const dir = await migrationsWith("new", { "9002_widgets.sql": WIDGETS });
       const replica = await database.connectReplica();
       await sql`SELECT 1`.execute(replica);
       const results = await Promise.all([
         migrateToLatest(database.db(), { migrationsDir: dir }),
         migrateToLatest(replica, { migrationsDir: dir }),
       ]);
-      expect(results.flatMap((result) => result.applied)).toEqual(["0002_widgets.sql"]);
+      expect(results.flatMap((result) => result.applied)).toEqual(["9002_widgets.sql"]);
       const names = await sql<{
         name: string;
       }>`SELECT name FROM schema_migrations ORDER BY name`.execute(database.db());
-      expect(names.rows.map((row) => row.name)).toEqual(["0001_registry.sql", "0002_widgets.sql"]);
+      expect(names.rows.map((row) => row.name)).toEqual([...realMigrations, "9002_widgets.sql"]);
     });
 
     it("rolls back and does not record a migration that fails", async () => {
       const dir = await migrationsWith("failing", {
-        "0002_widgets.sql": WIDGETS,
-        "0003_broken.sql": "CREATE TABLE gadgets (id text);\nSELECT 1 / 0;",
+        "9002_widgets.sql": WIDGETS,
+        "9003_broken.sql": "CREATE TABLE gadgets (id text);\nSELECT 1 / 0;",
       });
       await expect(migrateToLatest(database.db(), { migrationsDir: dir })).rejects.toThrow(
-        /^Migration 0003_broken\.sql failed: division by zero/,
+        /^Migration 9003_broken\.sql failed: division by zero/,
       );
       const tables = await readSchema(database.db());
       expect(tables).not.toHaveProperty("gadgets");
       const names = await sql<{ name: string }>`SELECT name FROM schema_migrations`.execute(
         database.db(),
       );
-      expect(names.rows.map((row) => row.name)).not.toContain("0003_broken.sql");
+      expect(names.rows.map((row) => row.name)).not.toContain("9003_broken.sql");
     });
 
     it("refuses an applied migration whose file changed", async () => {
       const dir = await migrationsWith("changed", {
-        "0002_widgets.sql": WIDGETS.replace("PRIMARY KEY", "PRIMARY KEY, colour text"),
+        "9002_widgets.sql": WIDGETS.replace("PRIMARY KEY", "PRIMARY KEY, colour text"),
       });
       await expect(migrateToLatest(database.db(), { migrationsDir: dir })).rejects.toThrow(
-        /^Migration 0002_widgets\.sql changed after it was applied/,
+        /^Migration 9002_widgets\.sql changed after it was applied/,
       );
     });
 
     it("refuses an applied migration whose file is missing", async () => {
       await expect(migrateToLatest(database.db(), { migrationsDir })).rejects.toThrow(
-        /^Migration 0002_widgets\.sql was applied but is missing/,
+        /^Migration 9002_widgets\.sql was applied but is missing/,
       );
     });
 
     it("refuses a new migration numbered before an applied one", async () => {
       const dir = await migrationsWith("early", {
         "0000_early.sql": "CREATE TABLE early (id text);",
-        "0002_widgets.sql": WIDGETS,
+        "9002_widgets.sql": WIDGETS,
       });
       await expect(migrateToLatest(database.db(), { migrationsDir: dir })).rejects.toThrow(
-        /^Migration 0000_early\.sql sorts before the applied 0002_widgets\.sql/,
+        /^Migration 0000_early\.sql sorts before the applied 9002_widgets\.sql/,
       );
     });
 
@@ -310,6 +314,42 @@ describeEachDatabase(
       await expect(migrateToLatest(database.db(), { migrationsDir: duplicate })).rejects.toThrow(
         /numbered 0001/,
       );
+    });
+  },
+  { migrate: false },
+);
+
+describeEachDatabase(
+  "migration 0002: session ids",
+  (database) => {
+    it("gives every session started before it a unique public id", async () => {
+      const db = database.db();
+      const before = await mkdtemp(join(tmpdir(), "agentauth-migrations-"));
+      try {
+        await copyFile(join(migrationsDir, "0001_registry.sql"), join(before, "0001_registry.sql"));
+        await migrateToLatest(db, { migrationsDir: before });
+      } finally {
+        await rm(before, { recursive: true, force: true });
+      }
+      await sql`INSERT INTO humans (id, display_name, webauthn_user_id) VALUES ('hum_a', 'Ada', 'u')`.execute(
+        db,
+      );
+      await sql`
+        INSERT INTO sessions (id_hash, human_id, expires_at)
+        VALUES ('hash-1', 'hum_a', now() + interval '1 hour'), ('hash-2', 'hum_a', now())
+      `.execute(db);
+
+      await migrateToLatest(db, { migrationsDir });
+
+      const sessions = await db.selectFrom("sessions").select(["id_hash", "id"]).execute();
+      expect(sessions).toHaveLength(2);
+      for (const session of sessions) expect(session.id).toMatch(/^ses_[0-9a-f]{32}$/);
+      expect(sessions[0]?.id).not.toBe(sessions[1]?.id);
+      await expect(
+        sql`INSERT INTO sessions (id_hash, id, human_id, expires_at) VALUES ('hash-3', ${sessions[0]?.id}, 'hum_a', now())`.execute(
+          db,
+        ),
+      ).rejects.toThrow(/sessions_id_key/);
     });
   },
   { migrate: false },

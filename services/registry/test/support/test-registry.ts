@@ -3,10 +3,14 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  createMemoryDecisionLog,
   createMemoryFixedWindowLimiter,
   createMemoryReplayStore,
   createMemoryRevocationBus,
+  createMemoryServiceProviderKeyDirectory,
+  type DecisionLog,
   type RevocationBus,
+  type ServiceProviderKeyDirectory,
 } from "@agentauth/state";
 import type { Kysely } from "kysely";
 import { pino } from "pino";
@@ -45,21 +49,44 @@ export interface TestRegistry {
   readonly revocationBus: RevocationBus;
   /** The first human, enrolled with a passkey and signed in: an admin. */
   readonly admin: HumanClient;
+  /** The file signer's key file, reloaded by the key ring as `main.ts` has it. */
+  readonly signingKeyFile: string;
+  /** Where API keys are published, for a verifier in this process to share. */
+  readonly keyDirectory: ServiceProviderKeyDirectory;
+  /** Where verifiers append their decisions, for a verifier in this process to share. */
+  readonly decisionLog: DecisionLog;
 }
 
-/** The whole registry on `db` with in-process state, a real key file and a first admin. */
-export async function createTestRegistry(db: Kysely<Database>): Promise<TestRegistry> {
+/** Shared state a test provides instead of the in-process default (e.g. a Redis adapter). */
+export interface TestRegistryState {
+  readonly revocationBus?: RevocationBus;
+  readonly keyDirectory?: ServiceProviderKeyDirectory;
+  readonly decisionLog?: DecisionLog;
+}
+
+/**
+ * The whole registry on `db` with in-process state (or `state`'s adapters), a real key file and
+ * a first admin.
+ */
+export async function createTestRegistry(
+  db: Kysely<Database>,
+  state: TestRegistryState = {},
+): Promise<TestRegistry> {
   const clock = createOffsetClock();
-  const signer = await createFileSigner(
-    join(await mkdtemp(join(tmpdir(), "agentauth-registry-")), "signing-key.pem"),
+  const signingKeyFile = join(
+    await mkdtemp(join(tmpdir(), "agentauth-registry-")),
+    "signing-key.pem",
   );
   const keyRing = createSigningKeyRing({
-    signer,
+    signer: await createFileSigner(signingKeyFile),
+    reloadSigner: () => createFileSigner(signingKeyFile),
     store: createPgSigningKeyStore(db),
     now: () => clock.now(),
   });
   await keyRing.activate();
-  const revocationBus = createMemoryRevocationBus();
+  const revocationBus = state.revocationBus ?? createMemoryRevocationBus();
+  const keyDirectory = state.keyDirectory ?? createMemoryServiceProviderKeyDirectory();
+  const decisionLog = state.decisionLog ?? createMemoryDecisionLog();
   const registry = createRegistry({
     db,
     clock,
@@ -71,6 +98,8 @@ export async function createTestRegistry(db: Kysely<Database>): Promise<TestRegi
     replayStore: createMemoryReplayStore(),
     revocationBus,
     limiter: createMemoryFixedWindowLimiter(),
+    keyDirectory,
+    decisionLog,
     dpopNonceSecret: randomBytes(32),
     accessTokenLifetimeSeconds: 600,
     readinessChecks: {},
@@ -84,7 +113,7 @@ export async function createTestRegistry(db: Kysely<Database>): Promise<TestRegi
     authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: PUBLIC_URL }),
   });
   await admin.enrol(invitation, { displayName: "Ada" });
-  return { registry, clock, revocationBus, admin };
+  return { registry, clock, revocationBus, admin, signingKeyFile, keyDirectory, decisionLog };
 }
 
 export const PAYMENTS = "https://payments.example.com";
@@ -105,6 +134,13 @@ export async function createPaymentsProvider(admin: HumanClient): Promise<{ apiK
     .post(`/api/service-providers/${encodeURIComponent(PAYMENTS)}/keys`)
     .expect(201);
   return { apiKey: key.body.key as string };
+}
+
+/** An admin-created service provider `id` (also its name) accepting reads of anything. */
+export async function createReadProvider(admin: HumanClient, id: string): Promise<void> {
+  await admin
+    .post("/api/service-providers", { id, name: id, ceiling: [{ type: "read", resource: "*" }] })
+    .expect(201);
 }
 
 /** A new agent of `human`, enrolled with a fresh code and key. */

@@ -19,6 +19,7 @@ import { createTestAgent, type TestAgent } from "../kit/agent-client.js";
 import { describeEachDatabase } from "../support/databases.js";
 import {
   createPaymentsProvider,
+  createReadProvider,
   createTestRegistry,
   enrolAgent,
   PAYMENTS,
@@ -213,6 +214,31 @@ describeEachDatabase(
             "expired_token",
           );
           expect(await auditEvents(test, { type: "grant.expired", subject: id })).toHaveLength(1);
+        });
+
+        it("answers expired_token to an approved auth_req_id redeemed after the request expired", async () => {
+          const id = await requestGrantId(agent, { form: { requested_expiry: "60" } });
+          expect((await approve(test.admin, id)).status).toBe(201);
+          test.clock.advance(61);
+          const late = await poll(agent, { grant_type: CIBA, auth_req_id: id });
+          expectOAuthError(late, 400, "expired_token");
+          expect(late.body.error_description).toBe(
+            "The auth_req_id expired before it was exchanged for a token: make a new request",
+          );
+          const stored = await database
+            .db()
+            .selectFrom("grant_requests")
+            .select("redeemed_at")
+            .where("id", "=", id)
+            .executeTakeFirstOrThrow();
+          expect(stored.redeemed_at).toBeNull();
+        });
+
+        it("redeems an approved auth_req_id up to its last second", async () => {
+          const id = await requestGrantId(agent, { form: { requested_expiry: "60" } });
+          expect((await approve(test.admin, id)).status).toBe(201);
+          test.clock.advance(58);
+          expect((await poll(agent, { grant_type: CIBA, auth_req_id: id })).status).toBe(200);
         });
       });
 
@@ -454,13 +480,7 @@ describeEachDatabase(
           cnf: { jkt: agent.jkt },
         });
 
-        await test.admin
-          .post("/api/service-providers", {
-            id: "https://other.example.com",
-            name: "Other",
-            ceiling: [{ type: "read", resource: "*" }],
-          })
-          .expect(201);
+        await createReadProvider(test.admin, "https://other.example.com");
         const otherKey = await test.admin
           .post(`/api/service-providers/${encodeURIComponent("https://other.example.com")}/keys`)
           .expect(201);
