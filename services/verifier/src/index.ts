@@ -1,0 +1,9 @@
+// @agentauth/verifier — the verifier service, embeddable: `createVerifier` gives a node:http
+// request listener for a process that already has its state adapters (tests, a co-hosting
+// process on embedded defaults).
+export type { AllowAuditMode, VerifierConfig } from "./config.js";
+export { ConfigError, parseConfig } from "./config.js";
+export type { Verifier, VerifierDeps, VerifierState } from "./create-verifier.js";
+export { createVerifier } from "./create-verifier.js";
+export type { DenyReason } from "./decisions/reasons.js";
+export type { VerifyAnswer, VerifyRequest } from "./verification/verify-request.js";
