@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type E2eBrowser,
   launchBrowser,
@@ -18,6 +18,7 @@ import {
   poll,
   requestGrant,
   screenshot,
+  verifyPayment,
 } from "./support/flows.js";
 
 // The whole story in a real browser: Chromium with a virtual passkey, the real registry serving
@@ -120,6 +121,14 @@ describe.skipIf(skipWithoutBrowser())("approval app, end to end", () => {
     });
     const active = await introspect(app, apiKey, token.body.access_token);
     expect(active.body).toMatchObject({ active: true, sub: agent.id });
+    // The verifier (once it has heard of the provider's new API key) allows a payment.
+    await vi.waitFor(
+      async () =>
+        expect(await verifyPayment(app, apiKey, agent, token.body.access_token)).toMatchObject({
+          decision: "allow",
+        }),
+      { timeout: 5000, interval: 100 },
+    );
 
     // 7. The grant, its receipt re-verified in the browser, then revocation.
     await nav(page, "Grants");
@@ -139,7 +148,16 @@ describe.skipIf(skipWithoutBrowser())("approval app, end to end", () => {
       .click();
     await page.getByText(/^Revoked travel bot's grant/).waitFor();
 
-    // 8. The registry refuses the agent: the token is inactive, the refresh token dead.
+    // 8. The verifier refuses the agent (revocations reach it within 100 ms; asserted
+    //    generously), and so does the registry: the token is inactive, the refresh token dead.
+    await vi.waitFor(
+      async () =>
+        expect(await verifyPayment(app, apiKey, agent, token.body.access_token)).toMatchObject({
+          decision: "deny",
+          reason: "grant_revoked",
+        }),
+      { timeout: 1000, interval: 20 },
+    );
     expect((await introspect(app, apiKey, token.body.access_token)).body).toEqual({
       active: false,
     });

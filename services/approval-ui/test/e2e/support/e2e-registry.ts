@@ -1,33 +1,38 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  createDatabase,
+  createFileSigner,
+  createPgSigningKeyStore,
+  createRegistry,
+  createSigningKeyRing,
+  ensureFirstHumanInvitation,
+  findMigrationsDir,
+  migrateToLatest,
+  type Registry,
+  type RegistryDatabase,
+} from "@agentauth/registry";
+import {
+  createMemoryDecisionLog,
   createMemoryFixedWindowLimiter,
+  createMemoryQuotaStore,
   createMemoryReplayStore,
   createMemoryRevocationBus,
+  createMemoryServiceProviderKeyDirectory,
 } from "@agentauth/state";
+import { createVerifier } from "@agentauth/verifier";
 import { sql } from "kysely";
 import { pino } from "pino";
-// The registry exposes no public surface for starting it in-process with a chosen origin and no
-// enrolled human yet, which these tests need (the first human enrols in the browser): its own
-// modules are used directly, as its `main.ts` wires them.
-import { createRegistry, type Registry } from "../../../../registry/src/create-registry.js";
-import {
-  createDatabase,
-  type RegistryDatabase,
-} from "../../../../registry/src/db/create-database.js";
-import { findMigrationsDir, migrateToLatest } from "../../../../registry/src/db/migrate.js";
-import { ensureFirstHumanInvitation } from "../../../../registry/src/humans/invitations.js";
-import { createFileSigner } from "../../../../registry/src/signing/file-signer.js";
-import { createPgSigningKeyStore } from "../../../../registry/src/signing/pg-signing-key-store.js";
-import { createSigningKeyRing } from "../../../../registry/src/signing/signing-key-ring.js";
 
 export interface E2eRegistry {
   /** `http://localhost:<port>`: issuer, WebAuthn origin (RP ID `localhost`), the app's origin. */
   readonly publicUrl: string;
   readonly registry: Registry;
+  /** A verifier sharing the registry's in-process state (API keys, revocations, decisions). */
+  readonly verifierUrl: string;
   readonly database: "postgres" | "pglite";
   /** The one-time link for enrolling the first human, as `npm start` prints it. */
   readonly invitationUrl: string;
@@ -36,15 +41,13 @@ export interface E2eRegistry {
 
 /**
  * The real registry listening on a free port of 127.0.0.1 and serving the built approval app,
- * on its own schema of `DATABASE_URL` when set (CI), else on an in-memory PGlite; in-process
- * state adapters. No human exists yet.
+ * on its own schema of `DATABASE_URL` when set (CI), else on an in-memory PGlite, and a real
+ * verifier beside it; in-process state adapters shared by both, as `npm start` wires them on
+ * embedded defaults. No human exists yet.
  */
 export async function startE2eRegistry(options: { approvalAppDir: string }): Promise<E2eRegistry> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  const publicUrl = `http://localhost:${address.port}`;
+  const server = await listenOnFreePort(createServer());
+  const publicUrl = `http://localhost:${portOf(server)}`;
 
   const { database, dropSchema } = await openDatabase();
   await migrateToLatest(database.db, { migrationsDir: findMigrationsDir() });
@@ -57,6 +60,9 @@ export async function startE2eRegistry(options: { approvalAppDir: string }): Pro
     now: () => clock.now(),
   });
   await keyRing.activate();
+  const revocationBus = createMemoryRevocationBus();
+  const keyDirectory = createMemoryServiceProviderKeyDirectory();
+  const decisionLog = createMemoryDecisionLog();
   const registry = createRegistry({
     db: database.db,
     clock,
@@ -66,7 +72,9 @@ export async function startE2eRegistry(options: { approvalAppDir: string }): Pro
     rpName: "AgentAuth e2e",
     keyRing,
     replayStore: createMemoryReplayStore(),
-    revocationBus: createMemoryRevocationBus(),
+    revocationBus,
+    keyDirectory,
+    decisionLog,
     limiter: createMemoryFixedWindowLimiter(),
     dpopNonceSecret: randomBytes(32),
     accessTokenLifetimeSeconds: 600,
@@ -81,14 +89,38 @@ export async function startE2eRegistry(options: { approvalAppDir: string }): Pro
   });
   if (invitationUrl === undefined) throw new Error("expected no human yet");
 
+  const verifier = createVerifier({
+    logger: pino({ level: "silent" }),
+    clock,
+    issuer: publicUrl,
+    jwksUrl: `http://127.0.0.1:${portOf(server)}/.well-known/jwks.json`,
+    state: {
+      replayStore: createMemoryReplayStore(),
+      quotaStore: createMemoryQuotaStore(),
+      revocationBus,
+      keyDirectory,
+      decisionLog,
+    },
+    dpopNonceSecret: randomBytes(32),
+    requireDpopNonce: false,
+    clockSkewSeconds: 5,
+    apiKeyCacheSeconds: 1,
+    tokenCacheSize: 100,
+    auditAllows: "all",
+  });
+  await verifier.start();
+  const verifierServer = await listenOnFreePort(createServer(verifier.handler));
+
   return {
     publicUrl,
     registry,
+    verifierUrl: `http://127.0.0.1:${portOf(verifierServer)}`,
     database: database.kind,
     invitationUrl,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(verifierServer);
+      await verifier.stop();
+      await closeServer(server);
       await registry.stop();
       await dropSchema();
       await database.close();
@@ -120,4 +152,20 @@ async function openDatabase(): Promise<{
       await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
     },
   };
+}
+
+async function listenOnFreePort(server: Server): Promise<Server> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+function portOf(server: Server): number {
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

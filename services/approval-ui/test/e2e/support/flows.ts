@@ -1,10 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createDpopProof } from "@agentauth/core";
+import { createTestAgent, type TestAgent } from "@agentauth/registry/testing";
 import type { Page } from "playwright-core";
 import request from "supertest";
 import { expect } from "vitest";
-import { createTestAgent, type TestAgent } from "../../../../registry/test/kit/agent-client.js";
 import type { E2eRegistry } from "./e2e-registry.js";
 
 // What the human does in the app, step by step, and what the agent does with the registry's
@@ -125,4 +127,42 @@ export function introspect(app: E2eRegistry, apiKey: string, token: string): req
     .set("Authorization", `Bearer ${apiKey}`)
     .type("form")
     .send({ token });
+}
+
+/**
+ * What the payments provider asks the verifier when the agent pays 10.00 EUR with `accessToken`
+ * (a fresh DPoP proof for the provider's URL); the verifier's decision and reason.
+ */
+export async function verifyPayment(
+  app: E2eRegistry,
+  apiKey: string,
+  agent: TestAgent,
+  accessToken: string,
+): Promise<{ decision: string; reason: string }> {
+  const url = `${PAYMENTS}/v1/payments`;
+  const dpop = await createDpopProof({
+    key: agent.key,
+    method: "POST",
+    url,
+    now: new Date(),
+    jti: randomBytes(24).toString("base64url"),
+    accessToken,
+  });
+  const response = await fetch(`${app.verifierUrl}/v1/verify`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      authorization: `DPoP ${accessToken}`,
+      dpop,
+      method: "POST",
+      url,
+      action: {
+        type: "transact",
+        resource: "merchant/acme",
+        amount: { amount: "10.00", currency: "EUR" },
+      },
+    }),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as { decision: string; reason: string };
 }
