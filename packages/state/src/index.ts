@@ -4,6 +4,7 @@
 // the durable decision log verifiers feed to the registry's audit chain. Redis adapters for
 // production, in-process adapters for the embedded single-process default.
 
+export type { AdmissionRequest, AdmissionResult, AdmissionStore } from "./admission-store.js";
 export type {
   DecisionLog,
   DecisionRecord,
@@ -13,6 +14,8 @@ export type {
   FixedWindowHitResult,
   FixedWindowLimiter,
 } from "./fixed-window-limiter.js";
+export type { MemoryAdmissionStoreOptions } from "./memory-admission-store.js";
+export { createMemoryAdmissionStore } from "./memory-admission-store.js";
 export type { MemoryDecisionLogOptions } from "./memory-decision-log.js";
 export { createMemoryDecisionLog } from "./memory-decision-log.js";
 export type { MemoryFixedWindowLimiterOptions } from "./memory-fixed-window-limiter.js";
@@ -25,6 +28,8 @@ export type { MemoryRevocationBusOptions } from "./memory-revocation-bus.js";
 export { createMemoryRevocationBus } from "./memory-revocation-bus.js";
 export { createMemoryServiceProviderKeyDirectory } from "./memory-service-provider-key-directory.js";
 export type { QuotaEntry, QuotaResult, QuotaStore } from "./quota-store.js";
+export type { RedisAdmissionStoreOptions } from "./redis-admission-store.js";
+export { createRedisAdmissionStore } from "./redis-admission-store.js";
 export { createRedisClient, pingRedis } from "./redis-client.js";
 export type { RedisDecisionLog, RedisDecisionLogOptions } from "./redis-decision-log.js";
 export { createRedisDecisionLog } from "./redis-decision-log.js";

@@ -1,4 +1,5 @@
 import { ExpiringMap } from "./expiring-map.js";
+import { applyCounterPlan, planCounters } from "./memory-quota-counters.js";
 import { checkQuotaConsume } from "./quota-consume.js";
 import type { QuotaStore } from "./quota-store.js";
 
@@ -28,24 +29,10 @@ export function createMemoryQuotaStore(options: MemoryQuotaStoreOptions = {}): Q
     async consume(entries, consumeOptions) {
       const { entries: checked, dryRun } = checkQuotaConsume(entries, consumeOptions);
       const nowMs = now().getTime();
-      const before = checked.map((entry) => counters.get(entry.key, nowMs)?.value ?? 0);
-      const withinLimits = checked.every(
-        (entry, index) => entry.increment <= entry.limit - (before[index] ?? 0),
-      );
-      if (withinLimits && !dryRun) {
-        // A zero increment changes nothing, and a window that has ended keeps nothing (as Redis
-        // deletes a key whose PEXPIREAT has passed).
-        const writes = checked
-          .map((entry, index) => ({ ...entry, count: (before[index] ?? 0) + entry.increment }))
-          .filter((write) => write.increment > 0 && write.expiresAtMs > nowMs);
-        // Counters are stored only above 0, so one that was at 0 is new.
-        counters.assertRoomFor(
-          writes.filter((write) => write.count === write.increment).length,
-          nowMs,
-        );
-        for (const write of writes) counters.set(write.key, write.count, write.expiresAtMs, nowMs);
-      }
-      return { withinLimits, before };
+      const plan = planCounters(counters, checked, dryRun, nowMs);
+      counters.assertRoomFor(plan.created, nowMs);
+      applyCounterPlan(counters, plan, nowMs);
+      return plan.result;
     },
   };
 }

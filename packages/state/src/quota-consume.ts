@@ -22,8 +22,13 @@ export function checkQuotaConsume(
   }
   const dryRun = options.dryRun ?? false;
   if (typeof dryRun !== "boolean") throw new TypeError("dryRun must be a boolean");
+  return { entries: checkQuotaEntries(entries), dryRun };
+}
+
+/** Checks each entry of an array of quota entries (which may be empty). */
+export function checkQuotaEntries(entries: readonly QuotaEntry[]): CheckedQuotaEntry[] {
   const keys = new Set<string>();
-  const checked = entries.map((entry: QuotaEntry, index): CheckedQuotaEntry => {
+  return entries.map((entry: QuotaEntry, index): CheckedQuotaEntry => {
     if (typeof entry !== "object" || entry === null) {
       throw new TypeError(`entries[${index}] must be an object`);
     }
@@ -41,5 +46,4 @@ export function checkQuotaConsume(
       expiresAtMs: toEpochMs(expiresAt, `entries[${index}].expiresAt`),
     };
   });
-  return { entries: checked, dryRun };
 }

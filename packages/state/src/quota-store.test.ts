@@ -1,8 +1,7 @@
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMemoryQuotaStore } from "./memory-quota-store.js";
 import { testQuotaStoreContract } from "./quota-store.contract.js";
-import { connectTestRedis, deleteKeys, redisUrl, uniqueKeyPrefix } from "./redis.test-support.js";
+import { redisUrl, uniqueKeyPrefix, useTestRedisPair } from "./redis.test-support.js";
 import { createRedisQuotaStore } from "./redis-quota-store.js";
 import { isStateError } from "./state-error.js";
 import { createFrozenClock, systemClock } from "./test-clock.test-support.js";
@@ -37,41 +36,35 @@ describe("createMemoryQuotaStore", () => {
 
 describe.runIf(redisUrl !== undefined)("createRedisQuotaStore", () => {
   const keyPrefix = uniqueKeyPrefix();
-  let client: Redis;
-  let otherClient: Redis;
-  beforeAll(async () => {
-    [client, otherClient] = await Promise.all([connectTestRedis(), connectTestRedis()]);
-  });
-  afterAll(async () => {
-    await deleteKeys(client, keyPrefix);
-    client.disconnect();
-    otherClient.disconnect();
-  });
+  const redis = useTestRedisPair(keyPrefix);
 
   testQuotaStoreContract(async () => ({
-    store: createRedisQuotaStore(client, { keyPrefix }),
-    peer: createRedisQuotaStore(otherClient, { keyPrefix }),
+    store: createRedisQuotaStore(redis.client, { keyPrefix }),
+    peer: createRedisQuotaStore(redis.otherClient, { keyPrefix }),
     clock: systemClock,
   }));
 
   it("keeps each counter under the prefix until its entry's expiresAt", async () => {
-    const store = createRedisQuotaStore(client, { keyPrefix });
+    const store = createRedisQuotaStore(redis.client, { keyPrefix });
     const expiresAt = new Date(Date.now() + 30_000);
     await store.consume([{ key: "grant:g-1:rate", increment: 2, limit: 5, expiresAt }]);
     const key = `${keyPrefix}quota:grant:g-1:rate`;
-    expect(await client.get(key)).toBe("2");
-    expect(Number(await client.pexpiretime(key))).toBe(expiresAt.getTime());
+    expect(await redis.client.get(key)).toBe("2");
+    expect(Number(await redis.client.pexpiretime(key))).toBe(expiresAt.getTime());
   });
 
   it("writes no key on a dry run or for a zero increment", async () => {
-    const store = createRedisQuotaStore(client, { keyPrefix });
+    const store = createRedisQuotaStore(redis.client, { keyPrefix });
     const expiresAt = new Date(Date.now() + 30_000);
     await store.consume([{ key: "grant:g-2:rate", increment: 1, limit: 5, expiresAt }], {
       dryRun: true,
     });
     await store.consume([{ key: "grant:g-2:spend", increment: 0, limit: 5, expiresAt }]);
     expect(
-      await client.exists(`${keyPrefix}quota:grant:g-2:rate`, `${keyPrefix}quota:grant:g-2:spend`),
+      await redis.client.exists(
+        `${keyPrefix}quota:grant:g-2:rate`,
+        `${keyPrefix}quota:grant:g-2:spend`,
+      ),
     ).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { Redis, RedisOptions } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { createRedisClient } from "./redis-client.js";
 
 /** The Redis the suites run against; Redis suites are skipped without it. */
@@ -44,4 +45,38 @@ export async function killConnections(client: Redis, name: string): Promise<numb
     .filter((id) => id !== undefined);
   for (const id of ids) await client.client("KILL", "ID", id);
   return ids.length;
+}
+
+/** Two replicas' connections for a Redis suite: open before its tests, closed after them. */
+export interface TestRedisPair {
+  readonly client: Redis;
+  readonly otherClient: Redis;
+}
+
+/**
+ * Opens two clients before the suite's tests and, after them, deletes every key under
+ * `keyPrefix` and disconnects both. Call inside a `describe`; read the clients inside tests.
+ */
+export function useTestRedisPair(keyPrefix: string): TestRedisPair {
+  let clients: [Redis, Redis] | undefined;
+  const opened = () => {
+    if (clients === undefined) throw new Error("the Redis clients open before the suite's tests");
+    return clients;
+  };
+  beforeAll(async () => {
+    clients = await Promise.all([connectTestRedis(), connectTestRedis()]);
+  });
+  afterAll(async () => {
+    if (clients === undefined) return;
+    await deleteKeys(clients[0], keyPrefix);
+    for (const client of clients) client.disconnect();
+  });
+  return {
+    get client() {
+      return opened()[0];
+    },
+    get otherClient() {
+      return opened()[1];
+    },
+  };
 }
