@@ -186,6 +186,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
           accessTokenLifetimeSeconds: deps.accessTokenLifetimeSeconds,
         },
         metrics,
+        jwks,
       }),
       createTokenLifecycleRouter({
         ...clientAuthentication,

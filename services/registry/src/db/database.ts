@@ -153,6 +153,8 @@ export interface AccessTokensTable {
   issued_at: Timestamp;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** For a per-task token (RFC 8693 exchange): the `jti` of the access token it came from. */
+  task_of: string | null;
 }
 
 export interface SigningKeysTable {

@@ -1,5 +1,6 @@
 import { CAPABILITY_TYPES, type JsonWebKeySet } from "@agentauth/core";
 import { Router } from "express";
+import { TOKEN_GRANT_TYPES } from "../tokens/grant-types.js";
 import { createOpenApiDocument } from "./openapi.js";
 
 export interface DiscoveryRoutesDeps {
@@ -32,7 +33,7 @@ export function createDiscoveryRouter(deps: DiscoveryRoutesDeps): Router {
     backchannel_user_code_parameter_supported: false,
     revocation_endpoint: `${deps.issuer}${ENDPOINTS.revocation}`,
     introspection_endpoint: `${deps.issuer}${ENDPOINTS.introspection}`,
-    grant_types_supported: ["urn:openid:params:grant-type:ciba", "refresh_token"],
+    grant_types_supported: [...TOKEN_GRANT_TYPES],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ["private_key_jwt"],
     token_endpoint_auth_signing_alg_values_supported: AGENT_ALGORITHMS,

@@ -1,3 +1,6 @@
+import { ACCESS_TOKEN_TYPE } from "../tokens/exchange-token.js";
+import { TOKEN_GRANT_TYPES } from "../tokens/grant-types.js";
+
 /**
  * The registry's OpenAPI 3.1 description, served at `/openapi.json`. Hand-written and kept next
  * to the routes; `test/discovery/openapi.test.ts` checks that every mounted route is documented
@@ -90,7 +93,11 @@ export function createOpenApiDocument(issuer: string) {
             access_token: { type: "string", description: "RFC 9068 at+jwt, DPoP-bound (cnf.jkt)" },
             token_type: { const: "DPoP" },
             expires_in: { type: "integer", maximum: 900 },
-            refresh_token: { type: "string" },
+            refresh_token: { type: "string", description: "Not for a per-task token" },
+            issued_token_type: {
+              const: ACCESS_TOKEN_TYPE,
+              description: "RFC 8693, for a per-task token",
+            },
             authorization_details: ref("AuthorizationDetails"),
           },
         },
@@ -159,15 +166,44 @@ export function createOpenApiDocument(issuer: string) {
       },
       "/oauth/token": {
         post: {
-          summary: "Token endpoint: CIBA poll or refresh; DPoP with server nonce required",
+          summary:
+            "Token endpoint: CIBA poll, refresh, or RFC 8693 exchange for a per-task token; DPoP with server nonce required",
+          description:
+            "With grant_type token-exchange, the agent trades an access token of one of its grants (subject_token) for a per-task token: the same grant and key, authorization_details no wider than the grant's (an envelope left out is the grant's; rate and spend limits keep the grant's windows), a lifetime of at most requested_expiry, no refresh token. Revocable with /oauth/revoke; it ends with its grant, its agent, and the access token it came from.",
           security: [{ privateKeyJwt: [], dpop: [] }],
           requestBody: form({
             type: "object",
             required: ["grant_type"],
             properties: {
-              grant_type: { enum: ["urn:openid:params:grant-type:ciba", "refresh_token"] },
-              auth_req_id: { type: "string" },
-              refresh_token: { type: "string" },
+              grant_type: { enum: [...TOKEN_GRANT_TYPES] },
+              auth_req_id: { type: "string", description: "CIBA" },
+              refresh_token: { type: "string", description: "refresh_token" },
+              subject_token: {
+                type: "string",
+                description: "Token exchange: an access token of the agent's, for the grant",
+              },
+              subject_token_type: { const: ACCESS_TOKEN_TYPE },
+              requested_token_type: { const: ACCESS_TOKEN_TYPE },
+              authorization_details: {
+                type: "string",
+                description:
+                  "Token exchange: JSON array (RFC 9396), narrowing the grant's; default the grant's",
+              },
+              resource: {
+                type: "string",
+                description: "Token exchange: the service provider; must be the subject token's",
+              },
+              audience: {
+                type: "string",
+                description: "Token exchange: as resource",
+              },
+              requested_expiry: {
+                type: "integer",
+                minimum: 1,
+                maximum: 900,
+                description:
+                  "Token exchange: lifetime in seconds (never beyond the registry's access-token lifetime, the envelope's max_token_lifetime_seconds, or the grant)",
+              },
             },
           }),
           responses: { 200: json(ref("TokenResponse")), 400: oauthError, 401: oauthError },

@@ -1,10 +1,5 @@
 import { randomInt } from "node:crypto";
-import {
-  type AuthorizationDetails,
-  canonicalizeJson,
-  parseAuthorizationDetails,
-  toAuthorizationDetails,
-} from "@agentauth/core";
+import { canonicalizeJson, toAuthorizationDetails } from "@agentauth/core";
 import type { FixedWindowLimiter } from "@agentauth/state";
 import { Router } from "express";
 import type { Kysely } from "kysely";
@@ -26,6 +21,7 @@ import {
   assertWithinCeiling,
   findEnabledServiceProvider,
 } from "../service-providers/service-provider-routes.js";
+import { parseAuthorizationDetailsParameter } from "./authorization-details-parameter.js";
 
 export interface BackchannelRoutesDeps extends ClientAuthenticationDeps {
   readonly db: Kysely<Database>;
@@ -39,7 +35,6 @@ export const POLL_INTERVAL_SECONDS = 5;
 const MAX_PENDING_PER_AGENT = 20;
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
 
-const MAX_AUTHORIZATION_DETAILS_LENGTH = 32_768;
 const MAX_BINDING_MESSAGE_LENGTH = 100;
 // Shown to the human next to the agent's own display: letters (with combining marks), digits,
 // punctuation, symbols ("€", "+") and spaces; no control, format (bidi overrides, zero-width)
@@ -49,7 +44,7 @@ const BINDING_MESSAGE_CHARACTER = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u;
 export const BACKCHANNEL_RATE_LIMIT = 300;
 
 const requestParameters = z.object({
-  // Only required here: what it holds is checked by `parseDetails`, which answers
+  // Only required here: what it holds is checked by `parseAuthorizationDetailsParameter`, which answers
   // `invalid_authorization_details` (RFC 9396 §5) rather than `invalid_request`.
   authorization_details: z.string(),
   /** RFC 8707: the service provider the token is for. */
@@ -84,7 +79,7 @@ export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
     const agent = await authenticateAgent(req, deps);
     const params = parseInput(requestParameters, req.body, "ERR_INVALID_REQUEST");
     if (params.binding_message !== undefined) assertBindingMessage(params.binding_message);
-    const authorization = parseDetails(params.authorization_details);
+    const authorization = parseAuthorizationDetailsParameter(params.authorization_details);
     const provider = await findEnabledServiceProvider(deps.db, params.resource);
     assertWithinCeiling(authorization.capabilities, provider.ceiling);
     const now = deps.clock.now();
@@ -197,25 +192,6 @@ export function createBackchannelRouter(deps: BackchannelRoutesDeps): Router {
     });
   });
   return router;
-}
-
-function parseDetails(text: string): AuthorizationDetails {
-  if (text.length > MAX_AUTHORIZATION_DETAILS_LENGTH) {
-    throw new RegistryError(
-      "ERR_INVALID_AUTHORIZATION_DETAILS",
-      `authorization_details must be at most ${MAX_AUTHORIZATION_DETAILS_LENGTH} characters`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new RegistryError(
-      "ERR_INVALID_AUTHORIZATION_DETAILS",
-      "authorization_details must be a JSON array",
-    );
-  }
-  return parseAuthorizationDetails(value);
 }
 
 /** Refuses a binding message the human could misread: `ERR_INVALID_BINDING_MESSAGE`. */

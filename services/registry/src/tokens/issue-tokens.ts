@@ -1,9 +1,13 @@
 import {
+  type AccessTokenClaims,
+  type AuthorizationDetails,
   buildAccessTokenClaims,
   canonicalizeJson,
+  type JsonValue,
   parseAuthorizationDetails,
   type Signer,
   signAccessToken,
+  toAuthorizationDetails,
 } from "@agentauth/core";
 import { sql } from "kysely";
 import { toChainedEventBody } from "../audit/audit-event.js";
@@ -22,6 +26,16 @@ export interface IssuedAccessToken {
   readonly accessToken: string;
   readonly expiresIn: number;
   readonly authorizationDetails: readonly unknown[];
+}
+
+/** What makes a token a per-task token (RFC 8693 exchange): narrower, shorter, tied to another. */
+export interface TaskToken {
+  /** The task's authorization, already checked to narrow the grant's (`narrowForTask`). */
+  readonly authorization: AuthorizationDetails;
+  /** The lifetime asked for; still capped by the default lifetime, the envelopes and the grant. */
+  readonly requestedLifetimeSeconds: number | undefined;
+  /** The `jti` of the agent's access token exchanged for this one. */
+  readonly taskOf: string;
 }
 
 /** What a token is made from: the grant, bound to the key (`agent_jkt`) that proved possession. */
@@ -45,16 +59,24 @@ export type IssuableGrant = Pick<
  * nothing is recorded and it throws `ERR_INVALID_GRANT`. So a caller that read the grant
  * without locking it cannot issue a token after a revocation, a disable or a key rotation
  * committed: the hot refresh path needs no transaction (two statements per token, not seven).
+ *
+ * With `task`, the token is a per-task token: the task's authorization, a `task_of` claim and
+ * column naming the access token it was exchanged for, and the same statement checks that token
+ * is still live (unrevoked, unexpired, the agent's, no task token itself).
  */
 export async function issueAccessToken(
   db: Db,
   deps: TokenIssuance,
   grant: IssuableGrant,
   now: Date,
+  task?: TaskToken,
 ): Promise<IssuedAccessToken> {
-  const authorization = parseAuthorizationDetails(grant.authorization_details);
+  const granted = parseAuthorizationDetails(grant.authorization_details);
+  const authorization = task?.authorization ?? granted;
   const lifetimeSeconds = Math.min(
+    task?.requestedLifetimeSeconds ?? deps.accessTokenLifetimeSeconds,
     deps.accessTokenLifetimeSeconds,
+    granted.envelope?.max_token_lifetime_seconds ?? Number.POSITIVE_INFINITY,
     authorization.envelope?.max_token_lifetime_seconds ?? Number.POSITIVE_INFINITY,
   );
   const claims = buildAccessTokenClaims({
@@ -70,7 +92,9 @@ export async function issueAccessToken(
     grantExpiresAt: grant.expires_at,
     jti: createId("at"),
   });
-  const accessToken = await signAccessToken(claims, deps.signer);
+  const taskClaims: AccessTokenClaims & { task_of?: string } =
+    task === undefined ? claims : { ...claims, task_of: task.taskOf };
+  const accessToken = await signAccessToken(taskClaims, deps.signer);
   const auditEvent = canonicalizeJson(
     toChainedEventBody({
       type: "token.issued",
@@ -82,9 +106,24 @@ export async function issueAccessToken(
         grant_id: grant.id,
         service_provider: grant.service_provider_id,
         expires_at: claims.exp,
+        ...(task === undefined
+          ? {}
+          : {
+              task_of: task.taskOf,
+              authorization_details: toAuthorizationDetails(authorization) as unknown as JsonValue,
+            }),
       },
     }),
   );
+  const taskOf = task?.taskOf ?? null;
+  const parentIsLive =
+    task === undefined
+      ? sql``
+      : sql`AND EXISTS (
+          SELECT 1 FROM access_tokens p
+           WHERE p.jti = ${task.taskOf} AND p.grant_id = g.id AND p.agent_id = a.id
+             AND p.task_of IS NULL AND p.revoked_at IS NULL
+             AND p.expires_at > ${now}::timestamptz)`;
   const recorded = await sql<{ id: string }>`
     WITH live AS (
       SELECT g.id
@@ -95,10 +134,13 @@ export async function issueAccessToken(
          AND g.revoked_at IS NULL AND g.expires_at > ${now}::timestamptz
          AND sp.disabled_at IS NULL
          AND a.disabled_at IS NULL AND a.jkt = ${grant.agent_jkt}
+         ${parentIsLive}
     ), issued AS (
-      INSERT INTO access_tokens (jti, grant_id, agent_id, service_provider_id, issued_at, expires_at)
+      INSERT INTO access_tokens
+             (jti, grant_id, agent_id, service_provider_id, issued_at, expires_at, task_of)
       SELECT ${claims.jti}, live.id, ${grant.agent_id}, ${grant.service_provider_id},
-             ${new Date(claims.iat * 1000)}::timestamptz, ${new Date(claims.exp * 1000)}::timestamptz
+             ${new Date(claims.iat * 1000)}::timestamptz, ${new Date(claims.exp * 1000)}::timestamptz,
+             ${taskOf}::text
         FROM live
       RETURNING jti
     )
@@ -107,8 +149,11 @@ export async function issueAccessToken(
   );
   if (recorded.rows.length === 0) {
     throw new RegistryError(
-      "ERR_INVALID_GRANT",
-      "The grant was revoked, or its agent or service provider disabled, as the token was issued",
+      // RFC 8693 §2.2.2: a subject token unacceptable for any reason is an invalid_request.
+      task === undefined ? "ERR_INVALID_GRANT" : "ERR_INVALID_REQUEST",
+      task === undefined
+        ? "The grant was revoked, or its agent or service provider disabled, as the token was issued"
+        : "The grant or the subject_token was revoked, or its agent or service provider disabled, as the token was issued",
     );
   }
   return {

@@ -16,6 +16,7 @@ import {
   authenticateServiceProvider,
   bearerCredential,
 } from "../service-providers/service-provider-keys.js";
+import { verifyOwnAccessToken } from "./verify-own-access-token.js";
 
 export interface TokenLifecycleRoutesDeps extends ClientAuthenticationDeps {
   readonly jwks: () => Promise<JsonWebKeySet>;
@@ -96,19 +97,33 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
         .returning(["jti", "expires_at"])
         .executeTakeFirst();
       if (access === undefined) return false;
-      await recordRevocation(trx, {
-        kind: "token",
-        subject: access.jti,
-        now,
-        expiresAt: access.expires_at,
-      });
+      // The per-task tokens exchanged for it end with it.
+      const tasks = await trx
+        .updateTable("access_tokens")
+        .set({ revoked_at: now })
+        .where("task_of", "=", access.jti)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", now)
+        .returning(["jti", "expires_at"])
+        .execute();
+      for (const revokedToken of [access, ...tasks]) {
+        await recordRevocation(trx, {
+          kind: "token",
+          subject: revokedToken.jti,
+          now,
+          expiresAt: revokedToken.expires_at,
+        });
+      }
       await enqueueAuditEvent(trx, {
         type: "token.revoked",
         actor: agent.id,
         subject: access.jti,
         humanId: agent.human_id,
         occurredAt: now,
-        data: { token_type: "access_token" },
+        data: {
+          token_type: "access_token",
+          ...(tasks.length === 0 ? {} : { task_tokens: tasks.map((task) => task.jti) }),
+        },
       });
       return true;
     });
@@ -159,18 +174,10 @@ async function accessTokenId(
   token: string,
 ): Promise<string | undefined> {
   try {
-    const payload = JSON.parse(
-      Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"),
-    ) as { aud?: unknown };
-    if (typeof payload.aud !== "string") return undefined;
-    const { claims } = await verifyAccessToken(token, {
-      keys: await deps.jwks(),
-      expectedIssuer: deps.issuer,
-      expectedAudience: payload.aud,
-      // Revoking an expired token is a harmless no-op, so expiry is not what decides here.
+    // Revoking an expired token is a harmless no-op, so expiry is not what decides here.
+    const { claims } = await verifyOwnAccessToken(token, deps, {
       now: deps.clock.now(),
       clockSkewSeconds: 900,
-      keyCache: deps.keyCache,
     });
     return claims.jti;
   } catch {

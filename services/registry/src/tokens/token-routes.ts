@@ -1,4 +1,4 @@
-import type { DpopNonceSource } from "@agentauth/core";
+import type { DpopNonceSource, JsonWebKeySet } from "@agentauth/core";
 import { Router } from "express";
 import { z } from "zod";
 import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
@@ -14,6 +14,8 @@ import {
 } from "../oauth/client-authentication.js";
 import { type DpopVerification, verifyRequestDpop } from "../oauth/request-dpop.js";
 import type { RegistryMetrics } from "../operations/metrics.js";
+import { exchangeForTaskToken, tokenExchangeParameters } from "./exchange-token.js";
+import { CIBA_GRANT_TYPE, TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_GRANT_TYPES } from "./grant-types.js";
 import {
   type IssuableGrant,
   issueAccessToken,
@@ -21,24 +23,32 @@ import {
   type TokenIssuance,
 } from "./issue-tokens.js";
 
-export const CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba";
-
 export interface TokenRoutesDeps extends ClientAuthenticationDeps {
   readonly dpop: DpopVerification & { readonly nonceSource: DpopNonceSource };
   readonly tokens: TokenIssuance;
   readonly metrics: Pick<RegistryMetrics, "tokensIssued">;
+  /** The registry's keys, to verify the access tokens agents exchange for per-task tokens. */
+  readonly jwks: () => Promise<JsonWebKeySet>;
 }
 
 const tokenRequest = z.discriminatedUnion("grant_type", [
   z.object({ grant_type: z.literal(CIBA_GRANT_TYPE), auth_req_id: z.string().min(1).max(200) }),
   z.object({ grant_type: z.literal("refresh_token"), refresh_token: z.string().min(1).max(200) }),
+  tokenExchangeParameters,
 ]);
+
+const METRIC_GRANT_TYPES = {
+  [CIBA_GRANT_TYPE]: "ciba",
+  refresh_token: "refresh_token",
+  [TOKEN_EXCHANGE_GRANT_TYPE]: "token_exchange",
+} as const;
 
 /**
  * The token endpoint. DPoP is required (with a server nonce), the agent authenticates with
  * `private_key_jwt`, and the proof must be signed by the agent's enrolled key, so every token
  * is bound to that key. CIBA polls answer per OpenID CIBA §11; refresh tokens renew access
- * tokens while the grant lives, without a new human approval.
+ * tokens while the grant lives, without a new human approval; RFC 8693 token exchange trades an
+ * access token for a narrower, shorter per-task token of the same grant.
  */
 export function createTokenRouter(deps: TokenRoutesDeps): Router {
   const router = Router();
@@ -67,23 +77,34 @@ export function createTokenRouter(deps: TokenRoutesDeps): Router {
     // RFC 6749 §5.2: a missing parameter is an invalid_request, an unknown grant type is not.
     if (grantType === undefined)
       throw new RegistryError("ERR_INVALID_REQUEST", "grant_type is required");
-    if (grantType !== CIBA_GRANT_TYPE && grantType !== "refresh_token") {
+    if (!(TOKEN_GRANT_TYPES as readonly unknown[]).includes(grantType)) {
       throw new RegistryError(
         "ERR_UNSUPPORTED_GRANT_TYPE",
-        `Supported grant types: ${CIBA_GRANT_TYPE}, refresh_token`,
+        `Supported grant types: ${TOKEN_GRANT_TYPES.join(", ")}`,
       );
     }
     const params = parseInput(tokenRequest, req.body, "ERR_INVALID_REQUEST");
-    const response =
-      params.grant_type === CIBA_GRANT_TYPE
-        ? await redeemBackchannelRequest(deps, agent, params.auth_req_id, now)
-        : await refreshAccessToken(deps, agent, now);
-    deps.metrics.tokensIssued.inc({
-      grant_type: params.grant_type === CIBA_GRANT_TYPE ? "ciba" : "refresh_token",
-    });
+    const response = await respond(deps, agent, params, now);
+    deps.metrics.tokensIssued.inc({ grant_type: METRIC_GRANT_TYPES[params.grant_type] });
     res.json(response);
   });
   return router;
+}
+
+function respond(
+  deps: TokenRoutesDeps,
+  agent: TokenClient,
+  params: z.output<typeof tokenRequest>,
+  now: Date,
+) {
+  switch (params.grant_type) {
+    case CIBA_GRANT_TYPE:
+      return redeemBackchannelRequest(deps, agent, params.auth_req_id, now);
+    case "refresh_token":
+      return refreshAccessToken(deps, agent, now);
+    case TOKEN_EXCHANGE_GRANT_TYPE:
+      return exchangeForTaskToken(deps, agent, params, now);
+  }
 }
 
 async function redeemBackchannelRequest(

@@ -56,7 +56,11 @@ describeEachDatabase("discovery", (database) => {
       backchannel_token_delivery_modes_supported: ["poll"],
       introspection_endpoint: `${PUBLIC_URL}/oauth/introspect`,
       revocation_endpoint: `${PUBLIC_URL}/oauth/revoke`,
-      grant_types_supported: ["urn:openid:params:grant-type:ciba", "refresh_token"],
+      grant_types_supported: [
+        "urn:openid:params:grant-type:ciba",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+      ],
       token_endpoint_auth_methods_supported: ["private_key_jwt"],
     });
     expect(body.dpop_signing_alg_values_supported).toContain("ES256");

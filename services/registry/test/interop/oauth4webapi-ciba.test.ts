@@ -16,6 +16,14 @@ import {
 
 // The registry listens on http://localhost: the only relaxation a stock client needs here.
 
+/** Part of what REQUESTED_DETAILS grants, for a per-task token. */
+const TASK_CAPABILITY = {
+  type: "transact",
+  resource: "merchant/acme",
+  max_amount: "20.00",
+  currency: "EUR",
+};
+
 /**
  * Sends a token endpoint request and processes the answer, retrying once with the fresh nonce
  * when the server asks for one: the pattern oauth4webapi documents for `isDPoPNonceError`.
@@ -63,7 +71,7 @@ describeEachDatabase("interop: oauth4webapi drives CIBA poll mode with DPoP", (d
     });
   });
 
-  it("requests, polls through the nonce and authorization_pending, refreshes and revokes", async () => {
+  it("requests, polls through the nonce and authorization_pending, refreshes, exchanges for a task token and revokes", async () => {
     const client: oauth.Client = { client_id: agent.id };
     const clientAuth = oauth.PrivateKeyJwt(agent.keyPair.privateKey);
     const DPoP = oauth.DPoP(client, agent.keyPair);
@@ -156,6 +164,43 @@ describeEachDatabase("interop: oauth4webapi drives CIBA poll mode with DPoP", (d
     expect(refreshedClaims.jti).not.toBe(claims.jti);
     expect(refreshedClaims.cnf).toEqual({ jkt: agent.jkt });
 
+    // RFC 8693 token exchange, as any client sends an extension grant: a per-task token for
+    // part of the grant, bound to the same key, accepted by a resource server, then revoked.
+    const task = await withDpopNonceRetry(
+      () =>
+        oauth.genericTokenEndpointRequest(
+          as,
+          client,
+          clientAuth,
+          "urn:ietf:params:oauth:grant-type:token-exchange",
+          {
+            subject_token: refreshed.access_token,
+            subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+            authorization_details: JSON.stringify([TASK_CAPABILITY]),
+            resource: PAYMENTS,
+            requested_expiry: "60",
+          },
+          { DPoP, ...http },
+        ),
+      (response) => oauth.processGenericTokenEndpointResponse(as, client, response),
+    );
+    expect(task).toMatchObject({
+      token_type: "dpop",
+      issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
+      expires_in: 60,
+      authorization_details: [TASK_CAPABILITY, REQUESTED_DETAILS[1]],
+    });
+    expect(task.refresh_token).toBeUndefined();
+    expect(jose.decodeJwt(task.access_token)).toMatchObject({
+      cnf: { jkt: agent.jkt },
+      task_of: refreshedClaims.jti,
+    });
+    await expectResourceServerAccepts(task.access_token, DPoP);
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, clientAuth, task.access_token, http),
+    );
+    expect(await introspectWithBasic(task.access_token)).toEqual({ active: false });
+
     // RFC 7009 revocation of the access token, then of the refresh token.
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, clientAuth, refreshed.access_token, {
@@ -163,18 +208,7 @@ describeEachDatabase("interop: oauth4webapi drives CIBA poll mode with DPoP", (d
         ...http,
       }),
     );
-    const introspected = await oauth.processIntrospectionResponse(
-      as,
-      { client_id: PAYMENTS },
-      await oauth.introspectionRequest(
-        as,
-        { client_id: PAYMENTS },
-        oauth.ClientSecretBasic(apiKey),
-        refreshed.access_token,
-        http,
-      ),
-    );
-    expect(introspected).toEqual({ active: false });
+    expect(await introspectWithBasic(refreshed.access_token)).toEqual({ active: false });
 
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, clientAuth, refreshToken, {
@@ -256,6 +290,21 @@ describeEachDatabase("interop: oauth4webapi drives CIBA poll mode with DPoP", (d
     const answer = await response.clone().text();
     expect(response.status === 200, `signed request answered: ${answer}`).toBe(advertised);
   });
+
+  /** RFC 7662 introspection by the payments provider, as oauth4webapi sends it. */
+  async function introspectWithBasic(token: string) {
+    return oauth.processIntrospectionResponse(
+      as,
+      { client_id: PAYMENTS },
+      await oauth.introspectionRequest(
+        as,
+        { client_id: PAYMENTS },
+        oauth.ClientSecretBasic(apiKey),
+        token,
+        http,
+      ),
+    );
+  }
 
   /**
    * Builds the request an agent would send to the service provider with oauth4webapi

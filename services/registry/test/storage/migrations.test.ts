@@ -149,6 +149,7 @@ const expectedSchema: SchemaShape = {
     issued_at: "required",
     expires_at: "required",
     revoked_at: "nullable",
+    task_of: "nullable",
   },
   signing_keys: {
     kid: "required",
