@@ -18,6 +18,7 @@ import { createRedisReplayStore } from "./redis-replay-store.js";
 import { testReplayStoreContract } from "./replay-store.contract.js";
 import type { ReplayStore } from "./replay-store.js";
 import { isStateError } from "./state-error.js";
+import { startTcpProxy } from "./tcp-proxy.test-support.js";
 import { createFrozenClock, systemClock } from "./test-clock.test-support.js";
 
 // An admission store is a replay store and a quota store judged in one step: its views (a mark
@@ -199,6 +200,35 @@ describe.runIf(redisUrl !== undefined)("createRedisAdmissionStore", () => {
       expect(new Set(allowed.map((result) => result.before[0])).size).toBe(250);
     } finally {
       batching.disconnect();
+    }
+  });
+
+  it("changes nothing when its script reaches Redis after the client gave up on it", async () => {
+    const proxy = await startTcpProxy(redisUrl as string);
+    const slow = await connectTestRedis({ commandTimeout: 300 }, proxy.url);
+    try {
+      const store = createRedisAdmissionStore(slow, { keyPrefix });
+      const expiresAt = new Date(Date.now() + 30_000);
+      const counter = { key: `grant:${randomUUID()}:rate`, increment: 1, limit: 5, expiresAt };
+      const admit = (replayKey: string) =>
+        store.admit({ replayKey, replayExpiresAt: expiresAt, quotas: [counter] });
+      // A first reply tells the store how Redis's clock stands against this one.
+      expect(await admit(`dpop:${randomUUID()}`)).toMatchObject({ before: [0] });
+      proxy.freeze();
+      const held = `dpop:${randomUUID()}`;
+      await expect(admit(held)).rejects.toSatisfy((error) =>
+        isStateError(error, "ERR_STATE_UNAVAILABLE"),
+      );
+      // The link carries again, late: Redis runs the held script, which does nothing.
+      proxy.thaw();
+      await vi.waitFor(async () => expect(await slow.ping()).toBe("PONG"));
+      const check = createRedisAdmissionStore(redis.otherClient, { keyPrefix });
+      expect(
+        await check.admit({ replayKey: held, replayExpiresAt: expiresAt, quotas: [counter] }),
+      ).toEqual({ replayed: false, withinLimits: true, before: [1] });
+    } finally {
+      slow.disconnect();
+      await proxy.close();
     }
   });
 

@@ -7,6 +7,8 @@ export interface TcpProxy {
   url: string;
   /** Stops forwarding on every open connection without closing it, like a half-open link. */
   freeze(): void;
+  /** Forwards again on the frozen connections: what they held goes through, late. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,14 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
         outbound.unpipe(inbound);
         inbound.pause();
         outbound.pause();
+      }
+    },
+    thaw() {
+      for (const [inbound, outbound] of pairs) {
+        inbound.pipe(outbound);
+        outbound.pipe(inbound);
+        inbound.resume();
+        outbound.resume();
       }
     },
     async close() {

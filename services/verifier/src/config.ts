@@ -1,7 +1,7 @@
 import { z } from "zod";
+import type { AllowAuditMode } from "./decisions/decision-recorder.js";
 
-/** Which allowed decisions reach the audit log (denials and step-ups always do). */
-export type AllowAuditMode = "all" | "aggregate" | "none";
+export type { AllowAuditMode };
 
 /** Verifier configuration, parsed once from the environment by `main.ts`. */
 export interface VerifierConfig {

@@ -2,15 +2,13 @@ import cluster from "node:cluster";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import {
+  createMemoryAdmissionStore,
   createMemoryDecisionLog,
-  createMemoryQuotaStore,
-  createMemoryReplayStore,
   createMemoryRevocationBus,
   createMemoryServiceProviderKeyDirectory,
+  createRedisAdmissionStore,
   createRedisClient,
   createRedisDecisionLog,
-  createRedisQuotaStore,
-  createRedisReplayStore,
   createRedisRevocationBus,
   createRedisServiceProviderKeyDirectory,
   pingRedis,
@@ -75,15 +73,13 @@ async function serve(config: VerifierConfig): Promise<void> {
   const state: VerifierState =
     redis === undefined
       ? {
-          replayStore: createMemoryReplayStore(),
-          quotaStore: createMemoryQuotaStore(),
+          admissionStore: createMemoryAdmissionStore(),
           revocationBus: createMemoryRevocationBus(),
           keyDirectory: createMemoryServiceProviderKeyDirectory(),
           decisionLog: createMemoryDecisionLog(),
         }
       : {
-          replayStore: createRedisReplayStore(redis),
-          quotaStore: createRedisQuotaStore(redis),
+          admissionStore: createRedisAdmissionStore(redis),
           revocationBus: createRedisRevocationBus(redis),
           keyDirectory: createRedisServiceProviderKeyDirectory(redis),
           decisionLog: createRedisDecisionLog(redis),

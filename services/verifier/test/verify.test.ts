@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { encodeBase64Url, signCompactJws } from "@agentauth/core";
 import type { TestAgent } from "@agentauth/registry/testing";
-import { createMemoryQuotaStore } from "@agentauth/state";
+import { createMemoryAdmissionStore } from "@agentauth/state";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AgentCall,
@@ -439,7 +439,7 @@ describe("POST /v1/verify", () => {
 
     it("burst: at most `burst` a second", async () => {
       const frozen = await harness.startVerifier({
-        state: { quotaStore: createMemoryQuotaStore() },
+        state: { admissionStore: createMemoryAdmissionStore() },
       });
       const { agent, token } = await agentWithToken(
         harness,

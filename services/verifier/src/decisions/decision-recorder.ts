@@ -1,7 +1,9 @@
 import type { CapabilityRequest } from "@agentauth/core";
 import type { DecisionLog, DecisionRecord } from "@agentauth/state";
-import type { AllowAuditMode } from "../config.js";
 import type { VerifyAnswer } from "../verification/verify-request.js";
+
+/** Which allowed decisions reach the audit log (denials and step-ups always do). */
+export type AllowAuditMode = "all" | "aggregate" | "none";
 
 export interface DecisionRecorderOptions {
   readonly log: DecisionLog;

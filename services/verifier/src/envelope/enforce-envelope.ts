@@ -9,44 +9,63 @@ import {
   spendCounterKey,
   tryParseAmount,
 } from "@agentauth/core";
-import type { QuotaEntry, QuotaStore } from "@agentauth/state";
+import type { QuotaEntry } from "@agentauth/state";
 
 const NO_USAGE: EnvelopeCounters = { requestsInWindow: 0, requestsInBurstWindow: 0, spent: {} };
 
 /**
- * Decides one request against a grant's envelope and, when it is allowed, counts it — atomically
- * across every replica sharing `quotas`.
- *
- * Core's pure `evaluateEnvelope` makes every decision; the quota store makes the counting
- * atomic. First the request is judged as if nothing had been used yet: what that refuses (time
- * window, currency, per-payment maximum, a payment larger than a whole cap) is refused without
- * touching a counter. Otherwise every counter the envelope limits is checked and incremented in
- * one atomic step (only checked, for a step-up, which must not spend the budget) and the request
- * is judged again on the counters as they were just before it — the same values the atomic
- * step judged, so both agree and N concurrent requests across replicas allow exactly the limit.
+ * One request judged against a grant's envelope before any counter is read: either already
+ * decided (no envelope, no counter to use, or refused whatever the usage — time window,
+ * currency, per-payment maximum, a payment larger than a whole cap), or the counters to check and
+ * count atomically, and how to judge their values.
  */
-export async function enforceEnvelope(
-  quotas: QuotaStore,
+export type PreparedEnvelope =
+  | { readonly decided: EnvelopeDecision }
+  | {
+      readonly decided?: undefined;
+      /** The counters the request uses up, to check and add to in one atomic step. */
+      readonly entries: readonly QuotaEntry[];
+      /** Only check the counters: a step-up must not spend the budget. */
+      readonly dryRun: boolean;
+      /** The decision on the counters as they were just before the request. */
+      settle(withinLimits: boolean, before: readonly number[]): EnvelopeDecision;
+    };
+
+/**
+ * Prepares the envelope decision of one request. Core's pure `evaluateEnvelope` makes every
+ * decision; the quota store makes the counting atomic. The request is first judged as if
+ * nothing had been used yet: what that refuses is refused without touching a counter. Otherwise
+ * every counter the envelope limits is checked and incremented in one atomic step (only checked,
+ * for a step-up) and `settle` judges the request again on the counters as they were just before
+ * it — the same values the atomic step judged, so both agree and N concurrent requests across
+ * replicas allow exactly the limit.
+ */
+export function prepareEnvelope(
   grantId: string,
   envelope: Envelope | undefined,
   request: EnvelopeRequest,
   now: Date,
-): Promise<EnvelopeDecision> {
+): PreparedEnvelope {
   const unused = evaluateEnvelope(envelope, request, NO_USAGE, now);
-  if (unused.outcome === "deny" || envelope === undefined) return unused;
+  if (unused.outcome === "deny" || envelope === undefined) return { decided: unused };
   const plan = planQuotas(grantId, envelope, request, now);
-  if (plan.entries.length === 0) return unused;
-  const result = await quotas.consume(plan.entries, { dryRun: unused.outcome === "step_up" });
-  const decision = evaluateEnvelope(envelope, request, plan.countersBefore(result.before), now);
-  if (result.withinLimits || decision.outcome === "deny") return decision;
-  // Unreachable while both judge alike; if they ever disagree, the counters' refusal stands.
-  const full = plan.entries.findIndex(
-    (entry, index) => (result.before[index] ?? 0) + entry.increment > entry.limit,
-  );
+  if (plan.entries.length === 0) return { decided: unused };
   return {
-    outcome: "deny",
-    reason: plan.reasons[full] ?? "rate_limited",
-    message: "A limit of the grant has been reached",
+    entries: plan.entries,
+    dryRun: unused.outcome === "step_up",
+    settle(withinLimits, before) {
+      const decision = evaluateEnvelope(envelope, request, plan.countersBefore(before), now);
+      if (withinLimits || decision.outcome === "deny") return decision;
+      // Unreachable while both judge alike; if they ever disagree, the counters' refusal stands.
+      const full = plan.entries.findIndex(
+        (entry, index) => (before[index] ?? 0) + entry.increment > entry.limit,
+      );
+      return {
+        outcome: "deny",
+        reason: plan.reasons[full] ?? "rate_limited",
+        message: "A limit of the grant has been reached",
+      };
+    },
   };
 }
 

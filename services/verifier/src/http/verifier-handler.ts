@@ -2,22 +2,20 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { isStateError } from "@agentauth/state";
 import type { Logger } from "pino";
-import type { Clock } from "../clock.js";
-import type { DecisionRecorder } from "../decisions/decision-recorder.js";
 import type { VerifierMetrics } from "../operations/metrics.js";
 import type { ApiKeyAuthenticator } from "../service-providers/api-key-authenticator.js";
-import type { VerifyAnswer, VerifyRequest } from "../verification/verify-request.js";
+import type { VerifyAnswer } from "../verification/verify-request.js";
+import type { CheckedVerifyRequest } from "../verification/verify-request-shape.js";
 import { HttpProblem, sendJson, sendProblem } from "./http-problem.js";
 import { readBody } from "./read-body.js";
 import { parseVerifyBody } from "./verify-body.js";
 
 export interface VerifierHandlerDeps {
   readonly logger: Logger;
-  readonly clock: Clock;
   readonly metrics: VerifierMetrics;
   readonly apiKeys: ApiKeyAuthenticator;
-  readonly recorder: DecisionRecorder;
-  readonly verify: (audience: string, request: VerifyRequest) => Promise<VerifyAnswer>;
+  /** Decides one request (and records the decision for the audit log). */
+  readonly verify: (audience: string, request: CheckedVerifyRequest) => Promise<VerifyAnswer>;
   readonly introspect: (audience: string, token: string) => Promise<Record<string, unknown>>;
   /** RFC 9728 metadata for the provider with this id. */
   readonly protectedResourceMetadata: (audience: string) => Record<string, unknown>;
@@ -117,7 +115,6 @@ async function handleVerify(deps: VerifierHandlerDeps, req: IncomingMessage, res
   const outcome = answer.reason === "step_up_required" ? "step_up" : answer.decision;
   deps.metrics.decisions.inc({ outcome, reason: answer.reason });
   deps.metrics.verifyDuration.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-  deps.recorder.record(audience, request.action, answer, deps.clock.now());
   if (answer.decision === "deny") {
     deps.logger.info(
       {

@@ -1,8 +1,18 @@
 import type { JsonWebKeySet } from "@agentauth/core";
 
+/**
+ * Where the registry's signing keys come from when not from its `jwks_uri`: e.g. a registry in
+ * the same process. Called as the URL would be fetched: at start, periodically, and for an
+ * unknown `kid` (rate-limited); a rejection counts as a failed fetch.
+ */
+export interface JwksSource {
+  fetchKeys(): Promise<JsonWebKeySet>;
+}
+
 export interface JwksCacheOptions {
-  /** The registry's `jwks_uri`. */
-  readonly url: string;
+  /** The registry's `jwks_uri`, or another source of its key set. */
+  readonly url: string | JwksSource;
+  /** For a URL; default `globalThis.fetch`. */
   readonly fetch?: typeof globalThis.fetch;
   /** Background refresh period. Default 5 minutes. */
   readonly refreshIntervalMs?: number;
@@ -10,7 +20,7 @@ export interface JwksCacheOptions {
   readonly minRefetchIntervalMs?: number;
   /** Retry period while no key set has been fetched yet. Default 2 s. */
   readonly retryIntervalMs?: number;
-  /** Per-fetch timeout. Default 3 s. */
+  /** Per-fetch timeout of a URL. Default 3 s. */
   readonly timeoutMs?: number;
   readonly now?: () => number;
   /** Told about every fetch: its outcome, for metrics and logs. */
@@ -55,16 +65,22 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  const source = options.url;
+  const loadText = async (): Promise<string> => {
+    if (typeof source !== "string") return JSON.stringify(await source.fetchKeys());
+    const response = await fetchImpl(source, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`${source} answered ${response.status}`);
+    return response.text();
+  };
+
   const fetchOnce = (): Promise<void> => {
     inFlight ??= (async () => {
       lastFetchAt = now();
       try {
-        const response = await fetchImpl(options.url, {
-          headers: { accept: "application/json" },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (!response.ok) throw new Error(`${options.url} answered ${response.status}`);
-        const text = await response.text();
+        const text = await loadText();
         const parsed = parseKeySet(text);
         if (text === keysText) {
           options.onFetch?.("unchanged");

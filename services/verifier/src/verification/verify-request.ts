@@ -2,36 +2,20 @@ import {
   type AccessTokenClaims,
   AgentAuthError,
   type Capability,
-  type CapabilityRequest,
   type DpopNonceSource,
+  type EnvelopeDecision,
   type EnvelopeSpendRemaining,
   findMatchingCapability,
   type KeyCache,
   type Money,
   verifyDpopProof,
 } from "@agentauth/core";
-import {
-  type QuotaStore,
-  type ReplayStore,
-  type RevocationSet,
-  StateError,
-} from "@agentauth/state";
+import { type AdmissionStore, type RevocationSet, StateError } from "@agentauth/state";
 import type { Clock } from "../clock.js";
 import { type DenyReason, reasonForCoreError, responseForReason } from "../decisions/reasons.js";
-import { enforceEnvelope } from "../envelope/enforce-envelope.js";
+import { prepareEnvelope } from "../envelope/enforce-envelope.js";
 import type { TokenVerifier, VerifiedToken } from "../tokens/token-verifier.js";
-
-/** What a service provider forwards: what the agent sent, and what it is about to do. */
-export interface VerifyRequest {
-  /** The agent's `Authorization` header, `DPoP <access token>`. */
-  readonly authorization?: string | undefined;
-  /** The agent's `DPoP` header(s). */
-  readonly dpop?: string | readonly string[] | undefined;
-  /** The agent's request method and absolute URL, as the service provider received them. */
-  readonly method: string;
-  readonly url: string;
-  readonly action: CapabilityRequest;
-}
+import type { CheckedVerifyRequest } from "./verify-request-shape.js";
 
 /** The verifier's answer: a decision, its reason, and what to tell the agent. */
 export interface VerifyAnswer {
@@ -55,8 +39,8 @@ export interface VerifyRequestDeps {
   readonly clock: Clock;
   readonly tokens: TokenVerifier;
   readonly revocations: RevocationView;
-  readonly replayStore: ReplayStore;
-  readonly quotas: QuotaStore;
+  /** Marks each proof's `jti` and counts the envelope's quotas, in one atomic step. */
+  readonly admissions: AdmissionStore;
   readonly keyCache: KeyCache;
   /** Set when proofs must carry a server nonce. */
   readonly nonceSource: DpopNonceSource | undefined;
@@ -78,11 +62,17 @@ const DPOP_ALGS = 'algs="ES256 EdDSA Ed25519"';
  * (`ath`, `cnf.jkt`, `jti` replay shared by every replica, server nonce), the capability match,
  * then the envelope, counted atomically. Throws only when shared state is unavailable
  * (`StateError`, answered 503): a decision is never made on partial knowledge.
+ *
+ * The proof's `jti` is marked, and the envelope's counters checked and added to, in one atomic
+ * admission: core's `verifyDpopProof` runs every other rule of the proof and hands over the
+ * replay record it would write last, and a replay found then answers `dpop_jti_replayed` exactly
+ * as if it had been found first. A proof refused by another rule never uses up its `jti`; one
+ * whose request is refused by the capability or the envelope does, as it was presented.
  */
 export async function verifyRequest(
   deps: VerifyRequestDeps,
   audience: string,
-  request: VerifyRequest,
+  request: CheckedVerifyRequest,
 ): Promise<VerifyAnswer> {
   const now = deps.clock.now();
   const nonce = deps.nonceSource === undefined ? undefined : await deps.nonceSource.issue(now);
@@ -118,6 +108,8 @@ export async function verifyRequest(
   const revocation = findRevocation(deps.revocations, claims, now);
   if (revocation !== undefined) return deny(revocation.reason, revocation.message, who);
 
+  let replayKey = "";
+  let replayExpiresAt = now;
   try {
     await verifyDpopProof({
       proof: request.dpop,
@@ -126,8 +118,12 @@ export async function verifyRequest(
       now,
       accessToken: token,
       expectedJkt: claims.cnf.jkt,
-      markJtiUsed: (jti, { jkt, expiresAt }) =>
-        deps.replayStore.markUsed(`dpop:${jkt}:${jti}`, expiresAt),
+      // Called last, once every other rule has passed: the record is written by the admission.
+      markJtiUsed: (jti, { jkt, expiresAt }) => {
+        replayKey = `dpop:${jkt}:${jti}`;
+        replayExpiresAt = expiresAt;
+        return FRESH;
+      },
       keyCache: deps.keyCache,
       clockSkewSeconds: deps.clockSkewSeconds,
       ...(deps.nonceSource === undefined ? {} : { nonceSource: deps.nonceSource }),
@@ -135,9 +131,13 @@ export async function verifyRequest(
   } catch (error) {
     return deniedBy(error, deny, who);
   }
+  const replayed = () => deny("dpop_jti_replayed", "The DPoP proof has been used before", who);
+  const markOnly = async () =>
+    (await deps.admissions.admit({ replayKey, replayExpiresAt, quotas: [] })).replayed;
 
   const capability = findMatchingCapability(verified.authorization.capabilities, request.action);
   if (capability === undefined) {
+    if (await markOnly()) return replayed();
     return deny(
       "capability_not_granted",
       `The grant does not allow ${request.action.action} on ${request.action.resource}`,
@@ -145,13 +145,21 @@ export async function verifyRequest(
     );
   }
   const envelope = verified.authorization.envelope;
-  const decision = await enforceEnvelope(
-    deps.quotas,
-    claims.grant_id,
-    envelope,
-    request.action,
-    now,
-  );
+  const prepared = prepareEnvelope(claims.grant_id, envelope, request.action, now);
+  let decision: EnvelopeDecision;
+  if (prepared.decided !== undefined) {
+    if (await markOnly()) return replayed();
+    decision = prepared.decided;
+  } else {
+    const admitted = await deps.admissions.admit({
+      replayKey,
+      replayExpiresAt,
+      quotas: prepared.entries,
+      dryRun: prepared.dryRun,
+    });
+    if (admitted.replayed) return replayed();
+    decision = prepared.settle(admitted.withinLimits, admitted.before);
+  }
   switch (decision.outcome) {
     case "deny":
       return deny(decision.reason, decision.message, {
@@ -179,6 +187,8 @@ export async function verifyRequest(
       };
   }
 }
+
+const FRESH = Promise.resolve(true);
 
 type Deny = (reason: DenyReason, message: string, extra?: Partial<VerifyAnswer>) => VerifyAnswer;
 

@@ -11,9 +11,8 @@ import {
   signCompactJws,
 } from "@agentauth/core";
 import {
+  createMemoryAdmissionStore,
   createMemoryDecisionLog,
-  createMemoryQuotaStore,
-  createMemoryReplayStore,
   createMemoryRevocationBus,
   createMemoryServiceProviderKeyDirectory,
   type ServiceProviderKeyDirectory,
@@ -213,8 +212,7 @@ export async function startBareVerifier(options: BareVerifierOptions = {}): Prom
   const signer = await createTokenSigner();
   const jwks = options.jwks ?? (await startJwksServer([signer.jwk]));
   const state: VerifierState = {
-    replayStore: createMemoryReplayStore(),
-    quotaStore: createMemoryQuotaStore(),
+    admissionStore: createMemoryAdmissionStore(),
     revocationBus: createMemoryRevocationBus(),
     keyDirectory: createMemoryServiceProviderKeyDirectory(),
     decisionLog: createMemoryDecisionLog(),

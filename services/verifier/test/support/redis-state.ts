@@ -1,7 +1,6 @@
 import {
+  createRedisAdmissionStore,
   createRedisDecisionLog,
-  createRedisQuotaStore,
-  createRedisReplayStore,
   createRedisRevocationBus,
   createRedisServiceProviderKeyDirectory,
 } from "@agentauth/state";
@@ -21,8 +20,7 @@ export interface RedisStateOptions {
 export function createRedisVerifierState(client: Redis, options: RedisStateOptions): VerifierState {
   const { keyPrefix } = options;
   return {
-    replayStore: createRedisReplayStore(client, { keyPrefix }),
-    quotaStore: createRedisQuotaStore(client, { keyPrefix }),
+    admissionStore: createRedisAdmissionStore(client, { keyPrefix }),
     revocationBus: createRedisRevocationBus(client, {
       keyPrefix,
       ...(options.subscriberName === undefined ? {} : { subscriberName: options.subscriberName }),

@@ -15,11 +15,7 @@ import {
   type TestRegistry,
   type TestRegistryState,
 } from "@agentauth/registry/testing";
-import {
-  createMemoryQuotaStore,
-  createMemoryReplayStore,
-  type ServiceProviderKeyDirectory,
-} from "@agentauth/state";
+import { createMemoryAdmissionStore, type ServiceProviderKeyDirectory } from "@agentauth/state";
 import { pino } from "pino";
 import type { AllowAuditMode } from "../../src/config.js";
 import {
@@ -111,8 +107,7 @@ export async function createVerifierHarness(
   const registryServer = await listen(createServer(test.registry.app));
   const registryUrl = urlOf(registryServer);
   const state: VerifierState = {
-    replayStore: createMemoryReplayStore(),
-    quotaStore: createMemoryQuotaStore(),
+    admissionStore: createMemoryAdmissionStore(),
     revocationBus: test.revocationBus,
     keyDirectory: test.keyDirectory,
     decisionLog: test.decisionLog,
