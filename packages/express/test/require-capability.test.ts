@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import {
   enrolAgent,
   obtainToken,
@@ -12,6 +11,7 @@ import { backends, startTestPlatform, type TestPlatform } from "./support/platfo
 import {
   agentCaller,
   type Exchange,
+  rawRequest,
   startServiceProvider,
   type TestServiceProvider,
 } from "./support/service-provider.js";
@@ -35,21 +35,23 @@ const payments = (envelope: Record<string, unknown>) => [
   { type: "envelope", ...envelope },
 ];
 
+let platform: TestPlatform;
+let shared: TestAgent;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  // The registry rate-limits enrolment: one agent holds most grants.
+  shared = await enrolAgent(platform.test);
+});
+afterAll(() => platform?.close());
+
 describe.each(modes)("requireCapability with the $name", (mode) => {
-  let platform: TestPlatform;
   let provider: TestServiceProvider;
-  let shared: TestAgent;
 
   beforeAll(async () => {
-    platform = await startTestPlatform();
     provider = await startServiceProvider(await mode.create(platform), platform.issuer);
-    // The registry rate-limits enrolment: one agent holds most grants.
-    shared = await enrolAgent(platform.test);
   });
-  afterAll(async () => {
-    await provider?.close();
-    await platform?.close();
-  });
+  afterAll(() => provider?.close());
 
   /** A fresh grant (default: the payments one) for `agent`, and a caller that knows the nonce. */
   async function holder(details: unknown = PAYMENT_DETAILS, agent = shared) {
@@ -243,9 +245,8 @@ describe.each(modes)("requireCapability with the $name", (mode) => {
       const { caller, token } = await holder(reads());
       const url = `${provider.url}/v1/reports/q3`;
       const proofs = [await caller.proof("GET", url), await caller.proof("GET", url)];
-      const answer = await rawGet(url, {
-        authorization: `DPoP ${token.accessToken}`,
-        dpop: proofs,
+      const answer = await rawRequest(url, {
+        headers: { authorization: `DPoP ${token.accessToken}`, dpop: proofs },
       });
       expect(answer.status).toBe(401);
       expect(answer.body.reason).toBe("dpop_multiple");
@@ -392,28 +393,4 @@ describe.each(modes)("requireCapability with the $name", (mode) => {
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return `${error.name}: ${error.message} ${error.stack ?? ""} ${describeError(error.cause)}`;
-}
-
-/** A GET with headers repeated as node:http sends arrays: one header line per value. */
-function rawGet(
-  url: string,
-  headers: Record<string, string | string[]>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: "GET", headers }, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          body: JSON.parse(text) as Record<string, unknown>,
-        }),
-      );
-    });
-    request.on("error", reject);
-    request.end();
-  });
 }

@@ -1,3 +1,8 @@
+import { PAYMENTS } from "@agentauth/registry/testing";
+import {
+  createInProcessVerification,
+  createVerificationEngine,
+} from "../../src/in-process/index.js";
 import { createRemoteVerification, type Verification } from "../../src/index.js";
 import type { TestPlatform } from "./platform.js";
 
@@ -14,4 +19,25 @@ export const remoteMode: VerificationMode = {
     createRemoteVerification({ verifierUrl: platform.verifierUrl, apiKey: platform.apiKey }),
 };
 
-export const modes: readonly VerificationMode[] = [remoteMode];
+/**
+ * The verifier's engine in this process, on the platform's shared state (the same admission
+ * store, revocation bus and decision log as the verifier service: Redis with REDIS_URL).
+ */
+export const inProcessMode: VerificationMode = {
+  name: "in-process engine",
+  async create(platform) {
+    const { admissionStore, revocationBus, decisionLog } = platform.state;
+    const engine = createVerificationEngine({
+      issuer: platform.issuer,
+      jwks: `${platform.registryUrl}/.well-known/jwks.json`,
+      state: { admissionStore, revocationBus, decisionLog },
+      dpopNonceSecret: platform.nonceSecret,
+      clock: platform.test.clock,
+      auditAllows: "all",
+    });
+    if (!(await engine.ready())) throw new Error("the verification engine is not ready");
+    return createInProcessVerification({ engine, serviceProvider: PAYMENTS });
+  },
+};
+
+export const modes: readonly VerificationMode[] = [remoteMode, inProcessMode];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import { createDpopProof } from "@agentauth/core";
 import { PAYMENTS, type TestAgent } from "@agentauth/registry/testing";
 import express, { type ErrorRequestHandler } from "express";
@@ -199,6 +199,40 @@ function parseObject(text: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/**
+ * A request through node:http, which sends what fetch will not: a `Host` of the caller's
+ * choosing, a header repeated on several lines (an array), an absolute-form request target.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; path?: string; headers?: Record<string, string | string[]> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { hostname, port, pathname, search } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: hostname,
+        port,
+        path: options.path ?? `${pathname}${search}`,
+        method: options.method ?? "GET",
+        headers: options.headers ?? {},
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, body: parseObject(text) }),
+        );
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
 }
 
 export { close };
