@@ -1,0 +1,80 @@
+import { type Money, tryParseAmount } from "@agentauth/core";
+import { safeText } from "./safe-text.js";
+
+/**
+ * What an error answer's JSON body says, from an OAuth error response (RFC 6749 §5.2:
+ * `error`, `error_description`) or an RFC 9457 problem (`type`, `title`, `detail`, and the
+ * extension members AgentAuth services add: `code`, `reason`, `step_up`, `approval_uri`). Every
+ * member is checked and made safe to show; anything unexpected is left out.
+ */
+export interface ErrorBody {
+  readonly error?: string;
+  readonly errorDescription?: string;
+  readonly title?: string;
+  readonly detail?: string;
+  /** A registry problem's stable code, e.g. `ERR_ENROLMENT_CODE_INVALID`. */
+  readonly code?: string;
+  /** The verifier's reason, e.g. `step_up_required`, `spend_cap_exceeded`. */
+  readonly reason?: string;
+  /** `step_up.above`: amounts above it need a fresh approval. */
+  readonly stepUpAbove?: Money;
+  /** Where the human approves (an http or https URL). */
+  readonly approvalUri?: string;
+}
+
+// RFC 6749 §5.2: error codes are printable ASCII other than " and \.
+const OAUTH_ERROR = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+const REASON = /^[a-z0-9_]{1,64}$/;
+const CODE = /^[A-Z0-9_]{1,64}$/;
+
+/** Parses `text` when `contentType` is JSON (`application/json`, `…+json`); else `{}`. */
+export function parseErrorBody(text: string | undefined, contentType: string | null): ErrorBody {
+  if (text === undefined || !isJsonMediaType(contentType)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  const body = value as Record<string, unknown>;
+  const result: Record<string, unknown> = {
+    error: matching(body.error, OAUTH_ERROR),
+    errorDescription: safeText(body.error_description),
+    title: safeText(body.title, 200),
+    detail: safeText(body.detail),
+    code: matching(body.code, CODE),
+    reason: matching(body.reason, REASON),
+    stepUpAbove: money((body.step_up as { above?: unknown } | null | undefined)?.above),
+    approvalUri: httpUrl(body.approval_uri),
+  };
+  for (const key of Object.keys(result)) if (result[key] === undefined) delete result[key];
+  return result as ErrorBody;
+}
+
+function isJsonMediaType(contentType: string | null): boolean {
+  const essence = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  return essence === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(essence);
+}
+
+function matching(value: unknown, pattern: RegExp): string | undefined {
+  return typeof value === "string" && pattern.test(value) ? value : undefined;
+}
+
+function money(value: unknown): Money | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { amount, currency } = value as Record<string, unknown>;
+  if (typeof amount !== "string" || typeof currency !== "string") return undefined;
+  return tryParseAmount(amount, currency).ok ? { amount, currency } : undefined;
+}
+
+/** An absolute http(s) URL of sane length, so nothing else (`javascript:`) reaches a human. */
+export function httpUrl(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.length > 2048) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { isAgentAuthSdkError } from "../errors.js";
+import type { KeyStore } from "./key-store.js";
+
+export interface KeyStoreUnderTest {
+  readonly store: KeyStore;
+  /** Another store on the same storage, as a restarted process would open it. */
+  reopen(): Promise<KeyStore>;
+}
+
+const ES256 = { name: "ECDSA", hash: "SHA-256" } as const;
+
+async function publicJwk(store: KeyStore): Promise<JsonWebKey> {
+  const { keyPair } = await store.loadOrCreate();
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", keyPair.publicKey);
+  return { kty, crv, x, y };
+}
+
+/** The behaviour every {@link KeyStore} adapter must have; run once per adapter. */
+export function describeKeyStoreContract(
+  adapter: string,
+  open: () => Promise<KeyStoreUnderTest>,
+): void {
+  describe(`KeyStore contract: ${adapter}`, () => {
+    it("generates a P-256 key whose private half cannot be exported, and signs with it", async () => {
+      const { store } = await open();
+      const { keyPair, agentId } = await store.loadOrCreate();
+      expect(agentId).toBeUndefined();
+      expect(keyPair.privateKey.extractable).toBe(false);
+      expect(keyPair.privateKey.algorithm).toMatchObject({ name: "ECDSA", namedCurve: "P-256" });
+      await expect(crypto.subtle.exportKey("jwk", keyPair.privateKey)).rejects.toThrow();
+      const data = crypto.getRandomValues(new Uint8Array(64));
+      const signature = await crypto.subtle.sign(ES256, keyPair.privateKey, data);
+      expect(await crypto.subtle.verify(ES256, keyPair.publicKey, signature, data)).toBe(true);
+    });
+
+    it("answers the same key every time, concurrent calls and reopened stores included", async () => {
+      const { store, reopen } = await open();
+      const keys = await Promise.all([publicJwk(store), publicJwk(store), publicJwk(store)]);
+      expect(keys[1]).toEqual(keys[0]);
+      expect(keys[2]).toEqual(keys[0]);
+      expect(await publicJwk(await reopen())).toEqual(keys[0]);
+    });
+
+    it("keeps the agent id with the key", async () => {
+      const { store, reopen } = await open();
+      const before = await publicJwk(store);
+      await store.saveAgentId("agt_0123456789abcdef");
+      expect((await store.loadOrCreate()).agentId).toBe("agt_0123456789abcdef");
+      const reopened = await reopen();
+      expect((await reopened.loadOrCreate()).agentId).toBe("agt_0123456789abcdef");
+      expect(await publicJwk(reopened)).toEqual(before);
+    });
+
+    it("refuses an agent id that is not one", async () => {
+      const { store } = await open();
+      await store.loadOrCreate();
+      for (const id of ["", "a b", "x".repeat(201), 42]) {
+        await expect(store.saveAgentId(id as string)).rejects.toBeInstanceOf(TypeError);
+      }
+      expect((await store.loadOrCreate()).agentId).toBeUndefined();
+    });
+
+    it("gives different stores different keys", async () => {
+      const [first, second] = await Promise.all([open(), open()]);
+      expect(await publicJwk(first.store)).not.toEqual(await publicJwk(second.store));
+    });
+  });
+}
+
+/** Expects `promise` to reject with `ERR_KEY_STORE`, its message free of `secret`. */
+export async function expectKeyStoreError(
+  promise: Promise<unknown>,
+  message: RegExp,
+  secret?: string,
+): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(isAgentAuthSdkError(error, "ERR_KEY_STORE"), String(error)).toBe(true);
+  expect((error as Error).message).toMatch(message);
+  if (secret !== undefined)
+    expect(
+      JSON.stringify({ ...(error as object), message: (error as Error).message }),
+    ).not.toContain(secret);
+}

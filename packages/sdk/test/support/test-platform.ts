@@ -1,0 +1,326 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createDatabase,
+  createFileSigner,
+  createPgSigningKeyStore,
+  createRegistry,
+  createSigningKeyRing,
+  ensureFirstHumanInvitation,
+  findMigrationsDir,
+  migrateToLatest,
+  type Registry,
+} from "@agentauth/registry";
+import {
+  approve,
+  createHumanClient,
+  createPaymentsProvider,
+  createSoftwareAuthenticator,
+  type HumanClient,
+  PAYMENTS,
+} from "@agentauth/registry/testing";
+import {
+  createMemoryAdmissionStore,
+  createMemoryDecisionLog,
+  createMemoryFixedWindowLimiter,
+  createMemoryReplayStore,
+  createMemoryRevocationBus,
+  createMemoryServiceProviderKeyDirectory,
+  createRedisAdmissionStore,
+  createRedisDecisionLog,
+  createRedisFixedWindowLimiter,
+  createRedisReplayStore,
+  createRedisRevocationBus,
+  createRedisServiceProviderKeyDirectory,
+} from "@agentauth/state";
+import { connectTestRedis, deleteKeys, uniqueKeyPrefix } from "@agentauth/state/testing";
+import { createVerifier, type Verifier } from "@agentauth/verifier";
+import { sql } from "kysely";
+import { pino } from "pino";
+import { describe, expect } from "vitest";
+import { type Agent, createAgent } from "../../src/agent.js";
+import type { CreateAgentOptions } from "../../src/options.js";
+import { createRecordingFetch, type RecordingFetch } from "./recording-fetch.js";
+import { createTestClock, type TestClock } from "./test-clock.js";
+import {
+  close,
+  listen,
+  startTestServiceProvider,
+  type TestServiceProvider,
+} from "./test-service-provider.js";
+
+/** Where the platform keeps its state: embedded defaults, or the suites' Postgres and Redis. */
+export interface Backend {
+  readonly name: string;
+  readonly databaseUrl?: string;
+  readonly redisUrl?: string;
+}
+
+/**
+ * The real platform, each part on its own HTTP socket: the registry (its public URL is its
+ * socket, so DPoP `htu` checks are the production ones), a verifier fetching its JWKS and
+ * hearing its revocations, and a test service provider asking that verifier. A human (the first
+ * admin) approves with a software passkey. Time is simulated and shared by all of them.
+ */
+export interface TestPlatform {
+  readonly backend: Backend;
+  readonly registryUrl: string;
+  readonly registry: Registry;
+  readonly clock: TestClock;
+  readonly admin: HumanClient;
+  /** The payments service provider's id at the registry (`https://payments.example.com`). */
+  readonly serviceProviderId: string;
+  readonly serviceProvider: TestServiceProvider;
+  readonly verifierUrl: string;
+  /** A fresh enrolment code from the admin. */
+  enrolmentCode(name?: string): Promise<string>;
+  /** An agent on this platform (with a recording fetch), not enrolled yet. */
+  createAgent(
+    options?: Partial<CreateAgentOptions>,
+  ): Promise<{ agent: Agent; fetch: RecordingFetch }>;
+  /** An enrolled agent holding an approved grant for the payments provider. */
+  agentWithGrant(
+    options?: Partial<CreateAgentOptions> & { details?: GrantDetails },
+  ): Promise<{ agent: Agent; fetch: RecordingFetch }>;
+  /** The admin approves `requestId` with their passkey (optionally narrowing it). */
+  approve(requestId: string, details?: unknown): Promise<{ grantId: string }>;
+  deny(requestId: string, reason: string): Promise<void>;
+  /** The admin revokes a grant in the approval app. */
+  revokeGrant(grantId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GrantDetails {
+  readonly capabilities: Array<Record<string, unknown>>;
+  readonly envelope?: Record<string, unknown>;
+}
+
+/** What the payments provider is asked for by default: pay ACME up to 50 EUR, 200 EUR a day. */
+export const PAYMENT_GRANT: GrantDetails = {
+  capabilities: [
+    { type: "transact", resource: "merchant/acme", max_amount: "50.00", currency: "EUR" },
+    { type: "read", resource: "balance" },
+  ],
+  envelope: { spend_caps: [{ amount: "200.00", currency: "EUR", window_seconds: 86400 }] },
+};
+
+/** The embedded defaults, and Postgres + Redis when `DATABASE_URL` and `REDIS_URL` are set. */
+export function backends(): Backend[] {
+  const list: Backend[] = [{ name: "PGlite, in-process state" }];
+  const databaseUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  if (databaseUrl && redisUrl) list.push({ name: "Postgres, Redis", databaseUrl, redisUrl });
+  return list;
+}
+
+/** Declares `suite` once per {@link backends} entry. */
+export function describeEachBackend(title: string, suite: (backend: Backend) => void): void {
+  for (const backend of backends()) describe(`${title} (${backend.name})`, () => suite(backend));
+}
+
+let bindingMessages = 0;
+/** A binding message no other request of the run has, so requests are never de-duplicated. */
+export function uniqueBindingMessage(): string {
+  bindingMessages += 1;
+  return `Order ${bindingMessages}`;
+}
+
+export async function startTestPlatform(backend: Backend): Promise<TestPlatform> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const clock = createTestClock();
+  try {
+    const database = await openDatabase(backend, cleanups);
+    const state = await openState(backend, cleanups);
+
+    const registryServer = createServer();
+    const registryUrl = await listen(registryServer);
+    cleanups.push(() => close(registryServer));
+    const keyDir = await mkdtemp(join(tmpdir(), "agentauth-sdk-registry-"));
+    cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
+    const signingKeyFile = join(keyDir, "signing-key.pem");
+    const keyRing = createSigningKeyRing({
+      signer: await createFileSigner(signingKeyFile),
+      reloadSigner: () => createFileSigner(signingKeyFile),
+      store: createPgSigningKeyStore(database),
+      now: () => clock.now(),
+    });
+    await keyRing.activate();
+    const registry = createRegistry({
+      db: database,
+      clock,
+      logger: pino({ level: "silent" }),
+      publicUrl: registryUrl,
+      rpId: "localhost",
+      rpName: "AgentAuth SDK tests",
+      keyRing,
+      replayStore: state.registryReplayStore,
+      revocationBus: state.revocationBus,
+      limiter: state.limiter,
+      keyDirectory: state.keyDirectory,
+      decisionLog: state.decisionLog,
+      dpopNonceSecret: randomBytes(32),
+      accessTokenLifetimeSeconds: 600,
+      readinessChecks: {},
+    });
+    registryServer.on("request", registry.app);
+    registry.start();
+    cleanups.push(() => registry.stop());
+
+    const invitation = await ensureFirstHumanInvitation(database, {
+      publicUrl: registryUrl,
+      now: clock.now(),
+    });
+    if (invitation === undefined) throw new Error("expected an empty database");
+    const admin = createHumanClient(registry.app, {
+      authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: registryUrl }),
+    });
+    await admin.enrol(invitation, { displayName: "Ada" });
+    const { apiKey } = await createPaymentsProvider(admin);
+
+    const verifier: Verifier = createVerifier({
+      logger: pino({ level: "silent" }),
+      clock,
+      issuer: registryUrl,
+      jwksUrl: `${registryUrl}/.well-known/jwks.json`,
+      state: {
+        admissionStore: state.admissionStore,
+        revocationBus: state.revocationBus,
+        keyDirectory: state.keyDirectory,
+        decisionLog: state.decisionLog,
+      },
+      dpopNonceSecret: randomBytes(32),
+      requireDpopNonce: true,
+      clockSkewSeconds: 5,
+      apiKeyCacheSeconds: 5,
+      tokenCacheSize: 1000,
+      auditAllows: "all",
+    });
+    await verifier.start();
+    cleanups.push(() => verifier.stop());
+    const verifierServer: Server = createServer(verifier.handler);
+    const verifierUrl = await listen(verifierServer);
+    cleanups.push(() => close(verifierServer));
+    const serviceProvider = await startTestServiceProvider({ verifierUrl, apiKey });
+    cleanups.push(() => serviceProvider.close());
+
+    const platform: TestPlatform = {
+      backend,
+      registryUrl,
+      registry,
+      clock,
+      admin,
+      serviceProviderId: PAYMENTS,
+      serviceProvider,
+      verifierUrl,
+      async enrolmentCode(name = "travel bot") {
+        const response = await admin.post("/api/agent-enrolment-codes", { name });
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+        return response.body.code as string;
+      },
+      async createAgent(options = {}) {
+        const recording = createRecordingFetch();
+        const agent = await createAgent({
+          registryUrl,
+          clock,
+          fetch: recording.fetch,
+          ...options,
+        });
+        return { agent, fetch: recording };
+      },
+      async agentWithGrant(options = {}) {
+        const { details = PAYMENT_GRANT, ...agentOptions } = options;
+        const created = await platform.createAgent(agentOptions);
+        await created.agent.enroll(await platform.enrolmentCode());
+        const request = await created.agent.requestGrant({
+          serviceProvider: PAYMENTS,
+          capabilities: details.capabilities as never,
+          ...(details.envelope === undefined ? {} : { envelope: details.envelope as never }),
+          bindingMessage: uniqueBindingMessage(),
+        });
+        await platform.approve(request.requestId);
+        await request.waitForApproval();
+        return created;
+      },
+      async approve(requestId, details) {
+        const response = await approve(admin, requestId, details === undefined ? {} : { details });
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+        return { grantId: response.body.id as string };
+      },
+      async deny(requestId, reason) {
+        const response = await admin.post(`/api/grant-requests/${requestId}/deny`, { reason });
+        expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
+      },
+      async revokeGrant(grantId) {
+        const response = await admin.post(`/api/grants/${grantId}/revoke`);
+        expect(response.status, JSON.stringify(response.body)).toBe(204);
+      },
+      async close() {
+        await runCleanups(cleanups);
+      },
+    };
+    return platform;
+  } catch (error) {
+    await runCleanups(cleanups);
+    throw error;
+  }
+}
+
+async function runCleanups(cleanups: Array<() => Promise<unknown>>): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch(() => {});
+  }
+}
+
+/** A fresh in-memory PGlite, or a schema of its own on the suites' Postgres; migrated. */
+async function openDatabase(backend: Backend, cleanups: Array<() => Promise<unknown>>) {
+  if (backend.databaseUrl === undefined) {
+    const database = await createDatabase({});
+    cleanups.push(() => database.close());
+    await migrateToLatest(database.db, { migrationsDir: findMigrationsDir() });
+    return database.db;
+  }
+  const schema = `sdk_test_${randomBytes(8).toString("hex")}`;
+  const url = new URL(backend.databaseUrl);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  const database = await createDatabase({ databaseUrl: url.href });
+  cleanups.push(async () => {
+    await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    await database.close();
+  });
+  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(database.db);
+  await migrateToLatest(database.db, { migrationsDir: findMigrationsDir() });
+  return database.db;
+}
+
+/** In-process state shared by registry and verifier, or Redis under a key prefix of its own. */
+async function openState(backend: Backend, cleanups: Array<() => Promise<unknown>>) {
+  if (backend.redisUrl === undefined) {
+    return {
+      registryReplayStore: createMemoryReplayStore(),
+      admissionStore: createMemoryAdmissionStore(),
+      revocationBus: createMemoryRevocationBus(),
+      limiter: createMemoryFixedWindowLimiter(),
+      keyDirectory: createMemoryServiceProviderKeyDirectory(),
+      decisionLog: createMemoryDecisionLog(),
+    };
+  }
+  const client = await connectTestRedis({}, backend.redisUrl);
+  const keyPrefix = uniqueKeyPrefix();
+  cleanups.push(async () => {
+    await deleteKeys(client, keyPrefix);
+    client.disconnect();
+  });
+  const decisionLog = createRedisDecisionLog(client, { keyPrefix });
+  cleanups.push(() => decisionLog.close());
+  return {
+    registryReplayStore: createRedisReplayStore(client, { keyPrefix }),
+    admissionStore: createRedisAdmissionStore(client, { keyPrefix }),
+    revocationBus: createRedisRevocationBus(client, { keyPrefix }),
+    limiter: createRedisFixedWindowLimiter(client, { keyPrefix }),
+    keyDirectory: createRedisServiceProviderKeyDirectory(client, { keyPrefix }),
+    decisionLog,
+  };
+}
