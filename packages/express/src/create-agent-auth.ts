@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { AgentAuthContext } from "./agent-auth-context.js";
 import { createActionResolver, type RequireCapabilityOptions } from "./capability-action.js";
 import { AgentAuthExpressError, type ErrorCode, isAgentAuthExpressError } from "./errors.js";
-import { parseOptions } from "./parse-options.js";
+import { parseOptions, serviceProviderId, verifierLike } from "./parse-options.js";
 import {
   buildProtectedResourceMetadata,
   metadataUrlOf,
@@ -63,17 +63,22 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 
 const optionsSchema = z
   .object({
-    verification: z.custom<Verification>(
-      (value) =>
-        typeof value === "object" &&
-        value !== null &&
-        typeof (value as Verification).verify === "function" &&
-        typeof (value as Verification).close === "function",
+    verification: verifierLike<Verification>(
       "must be a Verification (createRemoteVerification or createInProcessVerification)",
     ),
-    serviceProvider: z.string().min(1).max(2048),
+    serviceProvider: serviceProviderId,
     authorizationServer: httpUrl,
-    publicUrl: z.string().optional(),
+    publicUrl: z
+      .string()
+      .transform((url, context) => {
+        try {
+          return parsePublicUrl(url);
+        } catch (error) {
+          context.addIssue({ code: "custom", message: (error as TypeError).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
     trustForwardedHeaders: z.boolean().optional(),
     approvalEndpoint: httpUrl.optional(),
     onError: z
@@ -125,7 +130,7 @@ export function createAgentAuth(options: AgentAuthOptions): AgentAuth {
   const urlSource: RequestUrlSource =
     parsed.publicUrl === undefined
       ? { kind: "forwarded-headers" }
-      : { kind: "public-url", base: parsePublicUrl(parsed.publicUrl) };
+      : { kind: "public-url", base: parsed.publicUrl };
   const metadataUrl = resourceMetadataUrl(serviceProvider);
   const metadata =
     metadataUrl === undefined

@@ -160,7 +160,7 @@ function describeProblem(text: string): string {
 }
 
 /** `Retry-After` as delay-seconds (RFC 9110 §10.2.3); a date or junk is ignored. */
-export function parseRetryAfter(value: string): number | undefined {
+function parseRetryAfter(value: string): number | undefined {
   if (!/^\d{1,6}$/.test(value.trim())) return undefined;
   return Number(value.trim());
 }

@@ -24,12 +24,12 @@ export function parsePublicUrl(publicUrl: string): string {
   try {
     url = new URL(publicUrl);
   } catch {
-    throw new TypeError("publicUrl must be an absolute http or https URL");
+    throw new TypeError("must be an absolute http or https URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:")
-    throw new TypeError("publicUrl must be an absolute http or https URL");
+    throw new TypeError("must be an absolute http or https URL");
   if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "")
-    throw new TypeError("publicUrl must have no query, fragment or user information");
+    throw new TypeError("must have no query, fragment or user information");
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 

@@ -202,6 +202,11 @@ describe("the remote verification adapter", () => {
     const provider = await providerFor();
     expectFailedClosed(await get(provider), provider, "ERR_VERIFIER_UNAVAILABLE", "7");
     expect(provider.errors[0]?.message).toContain("ERR_UNAVAILABLE: Shared state is unavailable");
+    // An HTTP date (or junk) is not delay-seconds: the default second.
+    fake.answer = (res) =>
+      res.writeHead(503, { "retry-after": "Wed, 21 Oct 2026 07:28:00 GMT" }).end();
+    const dated = await providerFor();
+    expectFailedClosed(await get(dated), dated, "ERR_VERIFIER_UNAVAILABLE", "1");
   });
 
   it("fails closed on any 5xx, and on a redirect", async () => {

@@ -2,7 +2,7 @@ import { isStateError } from "@agentauth/state";
 import type { VerificationEngine } from "@agentauth/verifier/engine";
 import { z } from "zod";
 import { AgentAuthExpressError } from "../errors.js";
-import { parseOptions } from "../parse-options.js";
+import { parseOptions, serviceProviderId, verifierLike } from "../parse-options.js";
 import type { Verification, VerificationAnswer, VerificationRequest } from "../verification.js";
 
 export interface InProcessVerificationOptions {
@@ -16,15 +16,10 @@ export interface InProcessVerificationOptions {
 
 const optionsSchema = z
   .object({
-    engine: z.custom<VerificationEngine>(
-      (value) =>
-        typeof value === "object" &&
-        value !== null &&
-        typeof (value as VerificationEngine).verify === "function" &&
-        typeof (value as VerificationEngine).close === "function",
+    engine: verifierLike<VerificationEngine>(
       "must be a verification engine (createVerificationEngine)",
     ),
-    serviceProvider: z.string().min(1).max(2048),
+    serviceProvider: serviceProviderId,
     timeoutMs: z.number().int().min(1).max(60_000).default(2_000),
   })
   .strict();
