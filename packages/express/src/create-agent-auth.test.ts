@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler } from "express";
 import { afterEach, describe, expect, it } from "vitest";
 import { getAgentAuth } from "./agent-auth-context.js";
+import { allowAnswer } from "./answers.test-support.js";
 import { type AgentAuthOptions, createAgentAuth } from "./create-agent-auth.js";
 import { AgentAuthExpressError, isAgentAuthExpressError } from "./errors.js";
 import type { Verification, VerificationAnswer, VerificationRequest } from "./verification.js";
@@ -10,18 +11,7 @@ import type { Verification, VerificationAnswer, VerificationRequest } from "./ve
 // The middleware's own behaviour around a decision, with decisions given by the test. Every
 // answer against the real verifier and registry is in test/require-capability.test.ts.
 
-const ALLOW: VerificationAnswer = {
-  decision: "allow",
-  reason: "ok",
-  message: "Allowed",
-  agent: "agt_1",
-  grant: "grt_1",
-  human: "hum_1",
-  token_id: "at_1",
-  capability: { type: "read", resource: "reports/*" },
-  remaining: { spend: [{ currency: "EUR", window_seconds: 60, remaining: "1.00" }] },
-  respond: { status: 200, headers: {} },
-};
+const ALLOW = allowAnswer();
 const DENY: VerificationAnswer = {
   decision: "deny",
   reason: "dpop_nonce_required",

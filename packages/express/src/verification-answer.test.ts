@@ -1,21 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { allowAnswer } from "./answers.test-support.js";
 import { parseVerificationAnswer } from "./verification-answer.js";
 
-const allow = {
-  decision: "allow",
-  reason: "ok",
-  message: "Allowed",
-  agent: "agt_1",
-  grant: "grt_1",
-  human: "hum_1",
-  token_id: "at_1",
-  capability: { type: "transact", resource: "merchant/*", max_amount: "50.00", currency: "EUR" },
+const allow = allowAnswer({
   remaining: {
     requests: 3,
     spend: [{ currency: "EUR", window_seconds: 86400, remaining: "1.00" }],
   },
-  respond: { status: 200, headers: { "DPoP-Nonce": "n" } },
-};
+});
 const deny = {
   decision: "deny",
   reason: "step_up_required",

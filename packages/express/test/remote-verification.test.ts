@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { allowAnswer } from "../src/answers.test-support.js";
 import { createRemoteVerification, type RemoteVerificationOptions } from "../src/index.js";
 import {
   type FakeVerifier,
@@ -34,18 +35,7 @@ const DENIAL = {
     },
   },
 };
-const ALLOW = {
-  decision: "allow",
-  reason: "ok",
-  message: "Allowed",
-  agent: "agt_1",
-  grant: "grt_1",
-  human: "hum_1",
-  token_id: "at_1",
-  capability: { type: "read", resource: "reports/*" },
-  remaining: { requests: 4 },
-  respond: { status: 200, headers: { "DPoP-Nonce": "nonce-2" } },
-};
+const ALLOW = allowAnswer({ remaining: { requests: 4 } });
 
 describe("the remote verification adapter", () => {
   let fake: FakeVerifier;
@@ -161,7 +151,7 @@ describe("the remote verification adapter", () => {
     const provider = await providerFor();
     const answer = await get(provider);
     expect(answer.status).toBe(200);
-    expect(answer.headers.get("dpop-nonce")).toBe("nonce-2");
+    expect(answer.headers.get("dpop-nonce")).toBe("nonce-allow");
     expect(answer.body.agentAuth).toEqual({
       agent: "agt_1",
       grant: "grt_1",
