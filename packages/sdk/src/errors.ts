@@ -38,6 +38,21 @@ export const SDK_ERROR_CODES = [
 
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
 
+/**
+ * A step-up: the request needs a fresh approval by the human — a new grant that covers it,
+ * asked for with `agent.requestGrant`. Each member is there when the service provider said it.
+ */
+export interface StepUp {
+  /** Amounts strictly above this need the fresh approval (the envelope's `step_up_above`). */
+  readonly above?: Money;
+  /** The action that was refused, as the service provider checked it (`{type, resource, amount}`). */
+  readonly action?: Readonly<Record<string, unknown>>;
+  /** The registry to ask (its issuer identifier). */
+  readonly authorizationServer?: string;
+  /** Its CIBA backchannel endpoint. */
+  readonly approvalEndpoint?: string;
+}
+
 /** Machine-readable context of an {@link AgentAuthSdkError}; never a token, key or proof. */
 export interface SdkErrorDetails {
   /** The HTTP status of the answer that caused the error. */
@@ -54,10 +69,8 @@ export interface SdkErrorDetails {
   readonly requestId?: string;
   /** Seconds to wait before trying again (`Retry-After`). */
   readonly retryAfterSeconds?: number;
-  /** For `ERR_STEP_UP_REQUIRED`: amounts above this need a fresh approval. */
-  readonly stepUpAbove?: Money;
-  /** For `ERR_STEP_UP_REQUIRED`: where the human approves, when the service provider said. */
-  readonly approvalUri?: string;
+  /** For `ERR_STEP_UP_REQUIRED`: what the service provider said is needed next. */
+  readonly stepUp?: StepUp;
   /** For `ERR_KEY_STORE`: the key file concerned. */
   readonly path?: string;
 }
@@ -77,8 +90,7 @@ export class AgentAuthSdkError extends Error implements SdkErrorDetails {
   declare readonly denialReason?: string;
   declare readonly requestId?: string;
   declare readonly retryAfterSeconds?: number;
-  declare readonly stepUpAbove?: Money;
-  declare readonly approvalUri?: string;
+  declare readonly stepUp?: StepUp;
   declare readonly path?: string;
 
   constructor(code: SdkErrorCode, message: string, options: AgentAuthSdkErrorOptions = {}) {

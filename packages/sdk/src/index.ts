@@ -5,7 +5,12 @@ export type { Agent, AgentRequestInit, SignalOption } from "./agent.js";
 export { createAgent } from "./agent.js";
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
-export type { AgentAuthSdkErrorOptions, SdkErrorCode, SdkErrorDetails } from "./errors.js";
+export type {
+  AgentAuthSdkErrorOptions,
+  SdkErrorCode,
+  SdkErrorDetails,
+  StepUp,
+} from "./errors.js";
 export { AgentAuthSdkError, isAgentAuthSdkError, SDK_ERROR_CODES } from "./errors.js";
 export type { EnvelopeInput } from "./grants/authorization-input.js";
 export type {

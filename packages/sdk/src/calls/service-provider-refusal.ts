@@ -1,6 +1,5 @@
-import type { Money } from "@agentauth/core";
-import { AgentAuthSdkError } from "../errors.js";
-import { type ErrorBody, httpUrl } from "../http/error-body.js";
+import { AgentAuthSdkError, type StepUp } from "../errors.js";
+import type { ErrorBody } from "../http/error-body.js";
 import { parseRetryAfter } from "../http/retry-after.js";
 import { safeText } from "../http/safe-text.js";
 import {
@@ -59,7 +58,7 @@ export function readRefusal(
   const refuse = (
     code: AgentAuthSdkError["code"],
     message: string,
-    extra: { remedy?: "nonce" | "token"; stepUpAbove?: Money; approvalUri?: string } = {},
+    extra: { remedy?: "nonce" | "token"; stepUp?: StepUp } = {},
   ): Refusal => {
     const { remedy, ...details } = extra;
     return {
@@ -72,6 +71,20 @@ export function readRefusal(
     return refuse("ERR_RATE_LIMITED", `${context.serviceProvider} is rate-limiting this agent`);
   }
   if (challenge === undefined) return undefined;
+  // RFC 9470 answers 401 insufficient_user_authentication; the verifier, 403 insufficient_scope
+  // with the reason step_up_required.
+  if (
+    error === "insufficient_user_authentication" ||
+    (response.status === 403 &&
+      error === "insufficient_scope" &&
+      body.reason === "step_up_required")
+  ) {
+    return refuse(
+      "ERR_STEP_UP_REQUIRED",
+      `${context.serviceProvider} needs a fresh approval by the human for this request`,
+      { stepUp: body.stepUp ?? {} },
+    );
+  }
   if (response.status === 401) {
     switch (error) {
       case "use_dpop_nonce":
@@ -89,21 +102,7 @@ export function readRefusal(
         });
     }
   }
-  if (
-    error === "insufficient_user_authentication" ||
-    (error === "insufficient_scope" && body.reason === "step_up_required")
-  ) {
-    const approvalUri = body.approvalUri ?? httpUrl(challenge.params.get("approval_uri"));
-    return refuse(
-      "ERR_STEP_UP_REQUIRED",
-      `${context.serviceProvider} needs a fresh approval by the human for this request`,
-      {
-        ...(body.stepUpAbove === undefined ? {} : { stepUpAbove: body.stepUpAbove }),
-        ...(approvalUri === undefined ? {} : { approvalUri }),
-      },
-    );
-  }
-  if (error === "insufficient_scope") {
+  if (response.status === 403 && error === "insufficient_scope") {
     return refuse(
       "ERR_INSUFFICIENT_CAPABILITY",
       `The grant for ${context.serviceProvider} does not allow this request`,

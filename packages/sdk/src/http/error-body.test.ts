@@ -24,8 +24,13 @@ describe("parseErrorBody", () => {
           detail: "Above 100.00 EUR needs a fresh approval",
           code: "ERR_STEP_UP",
           reason: "step_up_required",
-          step_up: { above: { amount: "100.00", currency: "EUR" } },
-          approval_uri: "https://registry.example.com/requests/areq_1",
+          error: "insufficient_scope",
+          step_up: {
+            above: { amount: "100.00", currency: "EUR" },
+            action: { type: "transact", resource: "merchant/acme" },
+            authorization_server: "https://registry.example.com",
+            approval_endpoint: "https://registry.example.com/oauth/backchannel",
+          },
         }),
         "application/problem+json",
       ),
@@ -34,8 +39,13 @@ describe("parseErrorBody", () => {
       detail: "Above 100.00 EUR needs a fresh approval",
       code: "ERR_STEP_UP",
       reason: "step_up_required",
-      stepUpAbove: { amount: "100.00", currency: "EUR" },
-      approvalUri: "https://registry.example.com/requests/areq_1",
+      error: "insufficient_scope",
+      stepUp: {
+        above: { amount: "100.00", currency: "EUR" },
+        action: { type: "transact", resource: "merchant/acme" },
+        authorizationServer: "https://registry.example.com/",
+        approvalEndpoint: "https://registry.example.com/oauth/backchannel",
+      },
     });
   });
 
@@ -46,14 +56,26 @@ describe("parseErrorBody", () => {
           error: 'bad"quote',
           reason: "Not A Reason",
           code: "lower",
-          step_up: { above: { amount: "1.5", currency: "EUR" } },
-          approval_uri: "javascript:alert(1)",
           detail: 42,
         }),
         json,
       ),
     ).toEqual({});
+    expect(
+      parseErrorBody(
+        JSON.stringify({
+          step_up: {
+            above: { amount: "1.5", currency: "EUR" },
+            action: ["not", "an", "object"],
+            authorization_server: "javascript:alert(1)",
+            approval_endpoint: "ftp://registry.example.com",
+          },
+        }),
+        json,
+      ),
+    ).toEqual({ stepUp: {} });
     expect(parseErrorBody(JSON.stringify({ step_up: null }), json)).toEqual({});
+    expect(parseErrorBody(JSON.stringify({ step_up: [] }), json)).toEqual({});
     expect(parseErrorBody("[1]", json)).toEqual({});
     expect(parseErrorBody("{", json)).toEqual({});
     expect(parseErrorBody('{"error":"x"}', "text/html")).toEqual({});

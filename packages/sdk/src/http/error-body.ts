@@ -1,10 +1,11 @@
 import { type Money, tryParseAmount } from "@agentauth/core";
+import type { StepUp } from "../errors.js";
 import { safeText } from "./safe-text.js";
 
 /**
  * What an error answer's JSON body says, from an OAuth error response (RFC 6749 §5.2:
  * `error`, `error_description`) or an RFC 9457 problem (`type`, `title`, `detail`, and the
- * extension members AgentAuth services add: `code`, `reason`, `step_up`, `approval_uri`). Every
+ * extension members AgentAuth services add: `code`, `reason`, `step_up`). Every
  * member is checked and made safe to show; anything unexpected is left out.
  */
 export interface ErrorBody {
@@ -16,10 +17,8 @@ export interface ErrorBody {
   readonly code?: string;
   /** The verifier's reason, e.g. `step_up_required`, `spend_cap_exceeded`. */
   readonly reason?: string;
-  /** `step_up.above`: amounts above it need a fresh approval. */
-  readonly stepUpAbove?: Money;
-  /** Where the human approves (an http or https URL). */
-  readonly approvalUri?: string;
+  /** `step_up`: what a step-up needs (docs/sdk.md, "What the SDK reads from a refusal"). */
+  readonly stepUp?: StepUp;
 }
 
 // RFC 6749 §5.2: error codes are printable ASCII other than " and \.
@@ -45,8 +44,7 @@ export function parseErrorBody(text: string | undefined, contentType: string | n
     detail: safeText(body.detail),
     code: matching(body.code, CODE),
     reason: matching(body.reason, REASON),
-    stepUpAbove: money((body.step_up as { above?: unknown } | null | undefined)?.above),
-    approvalUri: httpUrl(body.approval_uri),
+    stepUp: stepUp(body.step_up),
   };
   for (const key of Object.keys(result)) if (result[key] === undefined) delete result[key];
   return result as ErrorBody;
@@ -59,6 +57,27 @@ function isJsonMediaType(contentType: string | null): boolean {
 
 function matching(value: unknown, pattern: RegExp): string | undefined {
   return typeof value === "string" && pattern.test(value) ? value : undefined;
+}
+
+function stepUp(value: unknown): StepUp | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const member = value as Record<string, unknown>;
+  const above = money(member.above);
+  const action = jsonObject(member.action);
+  const authorizationServer = httpUrl(member.authorization_server);
+  const approvalEndpoint = httpUrl(member.approval_endpoint);
+  return {
+    ...(above === undefined ? {} : { above }),
+    ...(action === undefined ? {} : { action }),
+    ...(authorizationServer === undefined ? {} : { authorizationServer }),
+    ...(approvalEndpoint === undefined ? {} : { approvalEndpoint }),
+  };
+}
+
+// Small and shallow: an action is a handful of strings and an amount.
+function jsonObject(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return JSON.stringify(value).length <= 2048 ? (value as Record<string, unknown>) : undefined;
 }
 
 function money(value: unknown): Money | undefined {

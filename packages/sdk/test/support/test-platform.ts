@@ -74,6 +74,8 @@ export interface TestPlatform {
   /** The payments service provider's id at the registry (`https://payments.example.com`). */
   readonly serviceProviderId: string;
   readonly serviceProvider: TestServiceProvider;
+  /** The payments provider's verifier API key. */
+  readonly apiKey: string;
   readonly verifierUrl: string;
   /** A fresh enrolment code from the admin. */
   enrolmentCode(name?: string): Promise<string>;
@@ -214,6 +216,7 @@ export async function startTestPlatform(backend: Backend): Promise<TestPlatform>
       admin,
       serviceProviderId: PAYMENTS,
       serviceProvider,
+      apiKey,
       verifierUrl,
       async enrolmentCode(name = "travel bot") {
         const response = await admin.post("/api/agent-enrolment-codes", { name });
