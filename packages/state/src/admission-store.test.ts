@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { testAdmissionStoreContract } from "./admission-store.contract.js";
 import type { AdmissionStore } from "./admission-store.js";
+import { createComposedAdmissionStore } from "./composed-admission-store.js";
 import { createMemoryAdmissionStore } from "./memory-admission-store.js";
+import { createMemoryQuotaStore } from "./memory-quota-store.js";
+import { createMemoryReplayStore } from "./memory-replay-store.js";
 import { testQuotaStoreContract } from "./quota-store.contract.js";
 import type { QuotaStore } from "./quota-store.js";
 import {
@@ -53,6 +56,34 @@ function asQuotaStore(store: AdmissionStore, clock: () => Date): QuotaStore {
     },
   };
 }
+
+describe("createComposedAdmissionStore", () => {
+  const composed = () => {
+    const clock = createFrozenClock();
+    const store = createComposedAdmissionStore({
+      replayStore: createMemoryReplayStore({ now: clock.now }),
+      quotaStore: createMemoryQuotaStore({ now: clock.now }),
+    });
+    return { store, clock };
+  };
+  testAdmissionStoreContract(async () => {
+    const { store, clock } = composed();
+    return { store, peer: store, clock };
+  });
+  describe("as a replay store", () => {
+    testReplayStoreContract(async () => {
+      const { store, clock } = composed();
+      return { store: asReplayStore(store), clock };
+    });
+  });
+  describe("as a quota store", () => {
+    testQuotaStoreContract(async () => {
+      const { store, clock } = composed();
+      const quotas = asQuotaStore(store, clock.now);
+      return { store: quotas, peer: quotas, clock };
+    });
+  });
+});
 
 describe("createMemoryAdmissionStore", () => {
   const memory = () => {

@@ -5,6 +5,7 @@
 // production, in-process adapters for the embedded single-process default.
 
 export type { AdmissionRequest, AdmissionResult, AdmissionStore } from "./admission-store.js";
+export { createComposedAdmissionStore } from "./composed-admission-store.js";
 export type {
   DecisionLog,
   DecisionRecord,

@@ -1,5 +1,11 @@
 import type { RequestListener } from "node:http";
-import type { DecisionLog, ServiceProviderKeyDirectory } from "@agentauth/state";
+import {
+  createComposedAdmissionStore,
+  type DecisionLog,
+  type QuotaStore,
+  type ReplayStore,
+  type ServiceProviderKeyDirectory,
+} from "@agentauth/state";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.js";
 import type { AllowAuditMode } from "./decisions/decision-recorder.js";
@@ -19,13 +25,22 @@ export interface VerifierState extends VerificationState {
   readonly decisionLog: DecisionLog;
 }
 
+/**
+ * State as it was wired before admission stores: a replay store and a quota store, used one
+ * after the other (each step atomic, so the outcomes are the same; it costs two round trips).
+ */
+export interface SeparateStoresVerifierState extends Omit<VerifierState, "admissionStore"> {
+  readonly replayStore: ReplayStore;
+  readonly quotaStore: QuotaStore;
+}
+
 export interface VerifierDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   /** The registry's issuer identifier (tokens' `iss`). */
   readonly issuer: string;
   readonly jwksUrl: string;
-  readonly state: VerifierState;
+  readonly state: VerifierState | SeparateStoresVerifierState;
   readonly dpopNonceSecret: Uint8Array;
   readonly requireDpopNonce: boolean;
   readonly clockSkewSeconds: number;
@@ -61,7 +76,12 @@ export function createVerifier(deps: VerifierDeps): Verifier {
   const engine = createInternalVerificationEngine({
     issuer: deps.issuer,
     jwks: deps.jwksUrl,
-    state,
+    state: {
+      admissionStore:
+        "admissionStore" in state ? state.admissionStore : createComposedAdmissionStore(state),
+      revocationBus: state.revocationBus,
+      decisionLog: state.decisionLog,
+    },
     dpopNonceSecret: deps.dpopNonceSecret,
     requireDpopNonce: deps.requireDpopNonce,
     clockSkewSeconds: deps.clockSkewSeconds,

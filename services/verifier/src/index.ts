@@ -4,7 +4,12 @@
 // `@agentauth/verifier/engine`.
 export type { AllowAuditMode, VerifierConfig } from "./config.js";
 export { ConfigError, parseConfig } from "./config.js";
-export type { Verifier, VerifierDeps, VerifierState } from "./create-verifier.js";
+export type {
+  SeparateStoresVerifierState,
+  Verifier,
+  VerifierDeps,
+  VerifierState,
+} from "./create-verifier.js";
 export { createVerifier } from "./create-verifier.js";
 export type { DenyReason } from "./decisions/reasons.js";
 export type { VerifyAnswer } from "./verification/verify-request.js";
