@@ -1,7 +1,8 @@
 import { Agent, type OutgoingHttpHeaders, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { type LatencySummary, summarizeLatencies } from "./latency.js";
+import type { LatencySummary } from "./latency.js";
 import type { MeasuredWindow } from "./load-process.js";
+import { startWindow } from "./measured-window.js";
 
 /** One request to send, prepared ahead of the run. */
 export interface LoadRequest {
@@ -233,56 +234,4 @@ function send(target: Target, prepared: LoadRequest): Promise<LoadAnswer> {
     req.on("error", reject);
     req.end(prepared.body);
   });
-}
-
-/**
- * The measured window of one run: it opens after the warm-up and closes after the duration, or
- * earlier when the run ends early (`finish`). It tells `options.window` its edges and measures
- * the load process's own CPU between them.
- */
-function startWindow(options: LoadOptions) {
-  const plannedEnd = performance.now() + options.warmupMs + options.durationMs;
-  let openedAt: number | undefined;
-  let closedAt: number | undefined;
-  let cpuAtOpen = process.cpuUsage();
-  let cpuMicros = 0;
-  const open = () => {
-    cpuAtOpen = process.cpuUsage();
-    openedAt = performance.now();
-    options.window?.start();
-  };
-  const close = () => {
-    if (openedAt === undefined || closedAt !== undefined) return;
-    const used = process.cpuUsage(cpuAtOpen);
-    cpuMicros = used.user + used.system;
-    closedAt = performance.now();
-    options.window?.end();
-  };
-  const openTimer = setTimeout(open, options.warmupMs);
-  const closeTimer = setTimeout(close, options.warmupMs + options.durationMs);
-  return {
-    /** Whether the run should stop starting requests. */
-    over: () => closedAt !== undefined || performance.now() >= plannedEnd,
-    /** Whether an event at `time` falls inside the window. */
-    counts: (time: number) =>
-      openedAt !== undefined && time >= openedAt && (closedAt === undefined || time <= closedAt),
-    finish() {
-      clearTimeout(openTimer);
-      clearTimeout(closeTimer);
-      close();
-    },
-    measurement(latencies: number[], endedEarly: boolean): LoadMeasurement {
-      if (openedAt === undefined || closedAt === undefined)
-        throw new Error("the run ended during its warm-up: too few prepared requests");
-      const seconds = (closedAt - openedAt) / 1000;
-      return {
-        completed: latencies.length,
-        seconds,
-        ratePerSecond: latencies.length / seconds,
-        latencyMs: summarizeLatencies(latencies),
-        loadCpuCores: cpuMicros / 1e6 / seconds,
-        endedEarly,
-      };
-    },
-  };
 }

@@ -2,9 +2,10 @@
  * The load process of `verify.bench.ts` (forked, driven over IPC by the bench kit). It holds the
  * agents' keys and tokens: it issues fresh tokens through the registry (`issueTokens`), and for
  * each measurement (`run`) signs every DPoP proof ahead of time — each with `ath` and the
- * verifier's nonce — so that signing never competes with sending, then drives `POST /v1/verify`
- * in a closed loop (full load) or an open loop (a fixed rate), checking that every answer is an
- * allow.
+ * verifier's nonce — and serialises each request into the bytes to send, so that neither signing
+ * nor building requests competes with sending; then it drives `POST /v1/verify` on raw keep-alive
+ * sockets (the bench kit's wrk-like loops) in a closed loop (full load) or an open loop (a fixed
+ * rate), checking that every answer is an allow.
  */
 import { Agent } from "node:http";
 import {
@@ -12,11 +13,11 @@ import {
   expectJson,
   httpRequest,
   type LoadMeasurement,
-  type LoadRequest,
   type MeasuredWindow,
-  runClosedLoop,
-  runLivenessLoop,
-  runOpenLoop,
+  runRawClosedLoop,
+  runRawLivenessLoop,
+  runRawOpenLoop,
+  serializeHttpRequest,
   serveLoadProcess,
 } from "@agentauth/bench-kit";
 import {
@@ -25,7 +26,7 @@ import {
   prepareRefreshRequest,
   type RefreshingAgent,
 } from "@agentauth/registry/bench";
-import { learnVerifierNonce, notAnAllow, prepareVerifyRequest } from "./verify-request.js";
+import { learnVerifierNonce, notAnAllowAnswer, prepareVerifyRequest } from "./verify-request.js";
 
 export interface VerifyLoadInit {
   /** Where the registry listens, to issue tokens. */
@@ -54,7 +55,7 @@ export interface VerifyLoadRun {
   readonly ratePerSecond?: number;
   readonly warmupMs: number;
   readonly durationMs: number;
-  /** Requests/s to sign warm proofs for; more are signed on the fly (and counted) if they run out. */
+  /** Requests/s to sign warm proofs for; a run that uses them all ends early, and says so. */
   readonly expectedRate: number;
 }
 
@@ -63,7 +64,6 @@ export interface VerifyLoadResult extends LoadMeasurement {
   readonly offeredPerSecond: number | undefined;
   readonly preGenerated: number;
   readonly preGenerationSeconds: number;
-  readonly signedDuringRun: number;
 }
 
 interface HeldGrant {
@@ -141,20 +141,20 @@ async function issueTokens(input: {
 }
 
 async function runLoad(run: VerifyLoadRun, window: MeasuredWindow): Promise<VerifyLoadResult> {
+  const timing = {
+    targets: run.targets,
+    connections: run.concurrency,
+    warmupMs: run.warmupMs,
+    durationMs: run.durationMs,
+    window,
+  };
   if (run.workload === "live") {
-    const measurement = await runLivenessLoop({
-      targets: run.targets,
-      concurrency: run.concurrency,
-      warmupMs: run.warmupMs,
-      durationMs: run.durationMs,
-      window,
-    });
+    const measurement = await runRawLivenessLoop(timing);
     return {
       ...measurement,
       offeredPerSecond: undefined,
       preGenerated: 0,
       preGenerationSeconds: 0,
-      signedDuringRun: 0,
     };
   }
   const { apiKey } = ready();
@@ -166,14 +166,15 @@ async function runLoad(run: VerifyLoadRun, window: MeasuredWindow): Promise<Veri
     key: first.agent.key,
     accessToken: first.warmToken,
   });
-  const verifyRequest = (grant: HeldGrant, accessToken: string) =>
-    prepareVerifyRequest({ apiKey, key: grant.agent.key, accessToken, nonce });
+  const verifyRequest = async (grant: HeldGrant, accessToken: string) =>
+    serializeHttpRequest(
+      "localhost",
+      await prepareVerifyRequest({ apiKey, key: grant.agent.key, accessToken, nonce }),
+    );
 
   // Proofs carry `iat` (accepted for 60 s) and the nonce (300–600 s): made right before the run.
-  const prepared: (LoadRequest | undefined)[] = [];
+  const prepared: (Buffer | undefined)[] = [];
   const started = performance.now();
-  let grantCursor = 0;
-  const nextGrant = () => grants[grantCursor++ % grants.length] as HeldGrant;
   if (run.workload === "cold") {
     for (const { grant, token } of coldTokens.splice(0))
       prepared.push(await verifyRequest(grant, token));
@@ -181,7 +182,7 @@ async function runLoad(run: VerifyLoadRun, window: MeasuredWindow): Promise<Veri
     const count =
       Math.ceil((run.expectedRate * (run.warmupMs + run.durationMs)) / 1000) + run.concurrency;
     for (let i = 0; i < count; i++) {
-      const grant = nextGrant();
+      const grant = grants[i % grants.length] as HeldGrant;
       prepared.push(await verifyRequest(grant, grant.warmToken));
     }
   }
@@ -189,47 +190,23 @@ async function runLoad(run: VerifyLoadRun, window: MeasuredWindow): Promise<Veri
   const preGenerationSeconds = (performance.now() - started) / 1000;
 
   let cursor = 0;
-  let signedDuringRun = 0;
-  const next = (): LoadRequest | undefined | Promise<LoadRequest> => {
+  // Each request is sent once (a proof is single-use), then let go of.
+  const next = (): Buffer | undefined => {
     const request = prepared[cursor];
-    if (request !== undefined) {
-      prepared[cursor++] = undefined; // sent once; let it be collected
-      return request;
-    }
-    // Cold tokens are never reused: the run ends when they are all spent.
-    if (run.workload === "cold") return undefined;
-    signedDuringRun++;
-    const grant = nextGrant();
-    return verifyRequest(grant, grant.warmToken);
+    prepared[cursor++] = undefined;
+    return request;
   };
-  const common = {
-    targets: run.targets,
-    warmupMs: run.warmupMs,
-    durationMs: run.durationMs,
-    window,
-    next,
-    check: notAnAllow,
-  };
+  const common = { ...timing, next, check: notAnAllowAnswer };
   let measurement: LoadMeasurement;
   let offeredPerSecond: number | undefined;
   if (run.ratePerSecond === undefined) {
-    measurement = await runClosedLoop({ ...common, concurrency: run.concurrency });
+    measurement = await runRawClosedLoop(common);
   } else {
-    const open = await runOpenLoop({
-      ...common,
-      ratePerSecond: run.ratePerSecond,
-      connections: run.concurrency,
-    });
+    const open = await runRawOpenLoop({ ...common, ratePerSecond: run.ratePerSecond });
     measurement = open;
     offeredPerSecond = open.offeredPerSecond;
   }
-  return {
-    ...measurement,
-    offeredPerSecond,
-    preGenerated,
-    preGenerationSeconds,
-    signedDuringRun,
-  };
+  return { ...measurement, offeredPerSecond, preGenerated, preGenerationSeconds };
 }
 
 function ready(): VerifyLoadInit {
