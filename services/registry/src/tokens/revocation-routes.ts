@@ -44,6 +44,9 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
     const agent = await authenticateAgent(req, deps);
     const { token } = parseInput(tokenParameter, req.body, "ERR_INVALID_REQUEST");
     const now = deps.clock.now();
+    // Before the transaction: checking the signature may read the key set from the database,
+    // and embedded PGlite has a single connection, which the transaction would be holding.
+    const jti = await accessTokenId(deps, token);
     const revoked = await deps.db.transaction().execute(async (trx) => {
       const refresh = await trx
         .updateTable("refresh_tokens")
@@ -86,7 +89,6 @@ export function createTokenLifecycleRouter(deps: TokenLifecycleRoutesDeps): Rout
         });
         return true;
       }
-      const jti = await accessTokenId(deps, token);
       if (jti === undefined) return false;
       const access = await trx
         .updateTable("access_tokens")

@@ -152,6 +152,29 @@ describeEachDatabase(
         expect(response.body.client_id).toBe(response.body.agent_id);
       });
 
+      it("limits each client IP to 20 attempts a minute, counted before the code is checked", async () => {
+        // At the start of a fixed window, so every attempt falls in one.
+        const now = test.clock.now().getTime();
+        test.clock.advance((60_000 - (now % 60_000) + 100) / 1000);
+        const guesser = await newAgent();
+        for (let attempt = 0; attempt < 20; attempt++) {
+          expectProblem(
+            await enrol(`aec_guess_${attempt}`, guesser),
+            400,
+            "ERR_ENROLMENT_CODE_INVALID",
+          );
+        }
+        // Over the limit, even a valid code waits: guessing cannot go faster than 20 a minute.
+        const code = await createCode();
+        const limited = await enrol(code, guesser);
+        expectProblem(limited, 429, "ERR_RATE_LIMITED");
+        const retryAfter = Number(limited.headers["retry-after"]);
+        expect(retryAfter).toBeGreaterThan(0);
+        expect(retryAfter).toBeLessThanOrEqual(60);
+        test.clock.advance(retryAfter);
+        expect((await enrol(code, guesser)).status).toBe(201);
+      });
+
       it("refuses a name chosen by the agent, and the code stays usable", async () => {
         const code = await createCode(test.admin, "mail bot");
         const agent = await newAgent();

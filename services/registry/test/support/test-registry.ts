@@ -21,7 +21,7 @@ import type { Database } from "../../src/db/database.js";
 import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
 import { createFileSigner } from "../../src/signing/file-signer.js";
 import { createPgSigningKeyStore } from "../../src/signing/pg-signing-key-store.js";
-import { createSigningKeyRing } from "../../src/signing/signing-key-ring.js";
+import { createSigningKeyRing, type SigningKeyRing } from "../../src/signing/signing-key-ring.js";
 import { createTestAgent, type TestAgent } from "../kit/agent-client.js";
 import { createHumanClient, type HumanClient } from "../kit/human-client.js";
 import { createSoftwareAuthenticator } from "../kit/software-authenticator.js";
@@ -51,6 +51,8 @@ export interface TestRegistry {
   readonly admin: HumanClient;
   /** The file signer's key file, reloaded by the key ring as `main.ts` has it. */
   readonly signingKeyFile: string;
+  /** The registry's key ring: `activate()` picks up a rotated key file at once. */
+  readonly keyRing: SigningKeyRing;
   /** Where API keys are published, for a verifier in this process to share. */
   readonly keyDirectory: ServiceProviderKeyDirectory;
   /** Where verifiers append their decisions, for a verifier in this process to share. */
@@ -113,7 +115,16 @@ export async function createTestRegistry(
     authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: PUBLIC_URL }),
   });
   await admin.enrol(invitation, { displayName: "Ada" });
-  return { registry, clock, revocationBus, admin, signingKeyFile, keyDirectory, decisionLog };
+  return {
+    registry,
+    clock,
+    revocationBus,
+    admin,
+    signingKeyFile,
+    keyRing,
+    keyDirectory,
+    decisionLog,
+  };
 }
 
 export const PAYMENTS = "https://payments.example.com";

@@ -401,6 +401,14 @@ describeEachDatabase(
         expect(again).toEqual([]);
       });
 
+      it("revokes an access token while the key set is not cached (PGlite's one connection)", async () => {
+        const token = await obtainToken(test, agent);
+        // Past the registry's few seconds of key-set caching: revoking reads the key set.
+        test.clock.advance(6);
+        expectRevokeAnswer(await revoke(agent, token.accessToken));
+        expect(await activeOf(token.accessToken)).toEqual({ active: false });
+      });
+
       it("revokes a refresh token: it renews nothing more, nor do the grant's access tokens live on", async () => {
         const token = await obtainToken(test, agent);
         let answer: request.Response | undefined;
