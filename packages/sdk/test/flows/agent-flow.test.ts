@@ -1,9 +1,9 @@
 import { createServer } from "node:http";
-import { decodeBase64Url, decodeUtf8, encodeBase64Url } from "@agentauth/core";
+import { encodeBase64Url } from "@agentauth/core";
 import { introspect } from "@agentauth/registry/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
-import { type AgentAuthSdkError, isAgentAuthSdkError } from "../../src/errors.js";
+import { claimsOf, failure } from "../support/assertions.js";
 import {
   describeEachBackend,
   PAYMENT_GRANT,
@@ -13,26 +13,10 @@ import {
 } from "../support/test-platform.js";
 import { close, listen } from "../support/test-service-provider.js";
 
-/** The claims of a compact JWT, unverified. */
-function claimsOf(jwt: string | null): Record<string, unknown> {
-  const text = decodeUtf8(decodeBase64Url(jwt?.split(".")[1] ?? "") ?? new Uint8Array());
-  return JSON.parse(text ?? "{}");
-}
-
 async function sha256(text: string): Promise<string> {
   return encodeBase64Url(
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
   );
-}
-
-/** Rejects with the coded error `promise` fails with. */
-async function failure(promise: Promise<unknown>): Promise<AgentAuthSdkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isAgentAuthSdkError(error)) throw new Error(`expected an AgentAuthSdkError, got ${error}`);
-  return error;
 }
 
 describeEachBackend("agent flow against the real registry and verifier", (backend) => {

@@ -1,22 +1,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
-import { type AgentAuthSdkError, isAgentAuthSdkError } from "../../src/errors.js";
 import type { GrantRequest, RequestGrantOptions } from "../../src/grants/grant-request.js";
+import { failure } from "../support/assertions.js";
 import {
   describeEachBackend,
   startTestPlatform,
   type TestPlatform,
   uniqueBindingMessage,
 } from "../support/test-platform.js";
-
-async function failure(promise: Promise<unknown>): Promise<AgentAuthSdkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isAgentAuthSdkError(error)) throw new Error(`expected an AgentAuthSdkError, got ${error}`);
-  return error;
-}
 
 describeEachBackend("waiting for the human's decision", (backend) => {
   let platform: TestPlatform;

@@ -1,38 +1,18 @@
 import { randomBytes } from "node:crypto";
-import {
-  createDpopProof,
-  createWebCryptoDpopKey,
-  decodeBase64Url,
-  decodeUtf8,
-} from "@agentauth/core";
+import { createDpopProof, createWebCryptoDpopKey } from "@agentauth/core";
 import { introspect } from "@agentauth/registry/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
-import { type AgentAuthSdkError, isAgentAuthSdkError } from "../../src/errors.js";
 import { generateAgentKeyPair } from "../../src/keys/agent-key-pair.js";
 import { createMemoryKeyStore } from "../../src/keys/memory-key-store.js";
 import type { Task } from "../../src/tasks/task.js";
+import { claimsOf, failure } from "../support/assertions.js";
 import type { RecordingFetch } from "../support/recording-fetch.js";
 import {
   describeEachBackend,
   startTestPlatform,
   type TestPlatform,
 } from "../support/test-platform.js";
-
-async function failure(promise: Promise<unknown>): Promise<AgentAuthSdkError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isAgentAuthSdkError(error)) throw new Error(`expected an AgentAuthSdkError, got ${error}`);
-  return error;
-}
-
-function claimsOf(jwt: string): Record<string, unknown> {
-  return JSON.parse(
-    decodeUtf8(decodeBase64Url(jwt.split(".")[1] ?? "") ?? new Uint8Array()) ?? "{}",
-  );
-}
 
 describeEachBackend("per-task tokens", (backend) => {
   let platform: TestPlatform;
