@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler } from "express";
 import { afterEach, describe, expect, it } from "vitest";
@@ -184,12 +184,23 @@ describe("requireCapability around a decision", () => {
     const url = await serve(app);
     const longUrl = await fetch(`${url}/${"a".repeat(8_200)}`);
     expect(longUrl.status).toBe(414);
+    expect(await longUrl.json()).toMatchObject({ type: "about:blank", status: 414 });
     const bigHeader = await fetch(`${url}/r`, {
       headers: { authorization: `DPoP ${"a".repeat(16_400)}` },
     });
     expect(bigHeader.status).toBe(431);
     const bigProof = await fetch(`${url}/r`, { headers: { dpop: "a".repeat(16_400) } });
     expect(bigProof.status).toBe(431);
+    const nineProofs = await new Promise<number>((resolve, reject) => {
+      const dpop = Array.from({ length: 9 }, (_, index) => `proof-${index}`);
+      httpRequest(`${url}/r`, { headers: { dpop } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      })
+        .on("error", reject)
+        .end();
+    });
+    expect(nineProofs).toBe(431);
     expect(requests).toHaveLength(0);
     const fine = await fetch(`${url}/r`, { headers: { authorization: "DPoP x", dpop: "p" } });
     expect(fine.status).toBe(401);

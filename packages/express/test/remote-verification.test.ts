@@ -79,6 +79,7 @@ describe("the remote verification adapter", () => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(503);
     expect(answer.headers.get("retry-after")).toBe(retryAfter);
     expect(answer.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(answer.headers.get("cache-control")).toBe("no-store");
     expect(answer.body).toMatchObject({
       type: "urn:agentauth:error:verifier-unavailable",
       status: 503,
@@ -191,6 +192,8 @@ describe("the remote verification adapter", () => {
       );
     const provider = await providerFor();
     expectFailedClosed(await get(provider), provider, "ERR_VERIFIER_UNAVAILABLE", "7");
+    // Never asked twice: the verifier may have recorded the proof before failing.
+    expect(fake.calls).toHaveLength(1);
     expect(provider.errors[0]?.message).toContain("ERR_UNAVAILABLE: Shared state is unavailable");
     // An HTTP date (or junk) is not delay-seconds: the default second.
     fake.answer = (res) =>

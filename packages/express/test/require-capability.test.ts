@@ -320,7 +320,9 @@ describe.each(modes)("requireCapability with the $name", (mode) => {
       const { caller } = await holder(
         reads({ rate_limit: { max_requests: 1, window_seconds: 3600 } }),
       );
-      expect((await caller.call("/v1/reports/q3")).status).toBe(200);
+      const first = await caller.call("/v1/reports/q3");
+      expect(first.status).toBe(200);
+      expect(first.body.agentAuth).toMatchObject({ remaining: { requests: 0, spend: [] } });
       const answer = await caller.call("/v1/reports/q3");
       expectRefused(answer, { status: 429, reason: "rate_limited" });
       const retryAfter = Number(answer.headers.get("retry-after"));

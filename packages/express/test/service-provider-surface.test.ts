@@ -117,6 +117,7 @@ describe("RFC 9728 protected-resource metadata", () => {
     expect(served.status).toBe(200);
     expect(served.headers.get("content-type")).toMatch(/^application\/json/);
     expect(served.headers.get("access-control-allow-origin")).toBe("*");
+    expect(served.headers.get("cache-control")).toBe("public, max-age=300");
     const fromVerifier = await fetch(`${platform.verifierUrl}/v1/protected-resource-metadata`, {
       headers: { authorization: `Bearer ${platform.apiKey}` },
     });
