@@ -147,6 +147,21 @@ describe("requireCapability around a decision", () => {
     expect(await open.json()).toEqual({ error: "ERR_NOT_VERIFIED" });
   });
 
+  it("passes a route function's own coded error to the app, not to the agent", async () => {
+    const { verification, requests } = cannedVerification(async () => ALLOW);
+    const agentAuth = createAgentAuth(base(verification));
+    const app = express();
+    app.get(
+      "/r",
+      agentAuth.requireCapability({ type: "read", resource: (req) => getAgentAuth(req).agent }),
+    );
+    app.use(onAppError);
+    const response = await fetch(`${await serve(app)}/r`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: "ERR_NOT_VERIFIED" });
+    expect(requests).toHaveLength(0);
+  });
+
   it("answers even when onError throws, and passes non-coded errors to the app", async () => {
     let fail: () => Promise<VerificationAnswer> = () =>
       Promise.reject(new AgentAuthExpressError("ERR_VERIFIER_UNAVAILABLE", "down"));

@@ -206,7 +206,9 @@ export function createAgentAuth(options: AgentAuthOptions): AgentAuth {
             action,
           };
         } catch (error) {
-          if (!isAgentAuthExpressError(error)) return next(error);
+          // Only what the request itself made uncheckable is the agent's 400; anything else a
+          // route's function threw (even a coded error) is the app's.
+          if (!isRequestError(error)) return next(error);
           report(error, req);
           return answers.badRequest(res, error);
         }
@@ -228,6 +230,13 @@ export function createAgentAuth(options: AgentAuthOptions): AgentAuth {
       };
     },
   };
+}
+
+function isRequestError(error: unknown): error is AgentAuthExpressError {
+  return (
+    isAgentAuthExpressError(error, "ERR_INVALID_ACTION") ||
+    isAgentAuthExpressError(error, "ERR_REQUEST_URL_UNKNOWN")
+  );
 }
 
 const metadataOptionsSchema = z
