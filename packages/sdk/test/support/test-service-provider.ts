@@ -28,6 +28,17 @@ export async function startTestServiceProvider(
 ): Promise<TestServiceProvider> {
   const received: string[] = [];
   const server = createServer((req, res) => {
+    // Open to browser agents of any origin (the Chromium test): the proofs are the security.
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    res.setHeader("Access-Control-Expose-Headers", "DPoP-Nonce, WWW-Authenticate, Retry-After");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        "Access-Control-Allow-Methods": "GET, POST",
+        "Access-Control-Allow-Headers": "Authorization, DPoP, Content-Type",
+      });
+      res.end();
+      return;
+    }
     received.push(req.url ?? "");
     handle(options, url, req, res).catch((error: unknown) => {
       res.statusCode = 500;
