@@ -49,7 +49,8 @@ export interface GrantRequest {
   readonly serviceProvider: string;
   /**
    * Polls the registry until the human decides, honouring `interval` and `slow_down`. Resolves
-   * with the grant (its tokens are then held by the agent), or rejects with
+   * with the grant (its tokens are then held by the agent; called again, it answers the same
+   * grant without asking the registry), or rejects with
    * `ERR_ACCESS_DENIED` (with the human's reason), `ERR_REQUEST_EXPIRED`, `ERR_TIMEOUT` or
    * `ERR_ABORTED`.
    */
@@ -92,6 +93,8 @@ export async function requestGrant(
 
   let interval = answer.interval;
   let waiting = false;
+  // An auth_req_id is redeemed once: asked again, the request answers the grant it gave.
+  let granted: GrantInfo | undefined;
   const request: GrantRequest = {
     requestId: answer.authReqId,
     approvalUri: answer.approvalUri,
@@ -107,11 +110,13 @@ export async function requestGrant(
       if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
         throw new TypeError("waitForApproval: timeout must be a positive number of milliseconds");
       }
+      if (granted !== undefined) return granted;
       waiting = true;
       try {
-        return await poll(deps, request, waitOptions.signal, timeout, (seconds) => {
+        granted = await poll(deps, request, waitOptions.signal, timeout, (seconds) => {
           interval += seconds;
         });
+        return granted;
       } finally {
         waiting = false;
       }

@@ -287,6 +287,36 @@ describeEachBackend("agent flow against the real registry and verifier", (backen
     });
   });
 
+  it("reports an agent its human disabled as refused by the registry", async () => {
+    const { agent } = await platform.agentWithGrant();
+    expect((await pay(agent, "1.00")).status).toBe(200);
+    await platform.admin.post(`/api/agents/${agent.id}/disable`).expect(200);
+    expect(await failure(pay(agent, "1.00"))).toMatchObject({
+      code: "ERR_CLIENT_REJECTED",
+      oauthError: "invalid_client",
+      reason: "agent_revoked",
+    });
+  });
+
+  it("refreshes short-lived tokens halfway through their life", async () => {
+    const { agent, fetch } = await platform.agentWithGrant({
+      details: {
+        capabilities: PAYMENT_GRANT.capabilities,
+        envelope: { max_token_lifetime_seconds: 40 },
+      },
+    });
+    const first = await agent.getToken(platform.serviceProviderId);
+    const lifetime = (claimsOf(first).exp as number) - (claimsOf(first).iat as number);
+    expect(lifetime).toBe(40);
+    platform.clock.advance(19);
+    expect(await agent.getToken(platform.serviceProviderId)).toBe(first);
+    platform.clock.advance(2);
+    expect(await agent.getToken(platform.serviceProviderId)).not.toBe(first);
+    expect(fetch.to("/oauth/token", "refresh_token").filter((r) => r.status === 200)).toHaveLength(
+      1,
+    );
+  });
+
   it("revokes its own grant at the registry (RFC 7009)", async () => {
     const { agent } = await platform.agentWithGrant();
     const token = await agent.getToken(platform.serviceProviderId);

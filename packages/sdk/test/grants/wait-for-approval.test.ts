@@ -97,7 +97,12 @@ describeEachBackend("waiting for the human's decision", (backend) => {
     expect(sleeps()[2]).toBeGreaterThan(1000);
     expect(sleeps()[2]).toBeLessThanOrEqual(2000);
     await platform.approve(request.requestId);
-    expect((await request.waitForApproval()).serviceProvider).toBe(platform.serviceProviderId);
+    const grant = await request.waitForApproval();
+    expect(grant.serviceProvider).toBe(platform.serviceProviderId);
+    // Redeemed once: asked again, the request answers the same grant without polling.
+    const polls = sleeps().length;
+    expect(await request.waitForApproval()).toBe(grant);
+    expect(sleeps()).toHaveLength(polls);
   });
 
   it("stops at once when its signal aborts, between polls or before starting", async () => {
