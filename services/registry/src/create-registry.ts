@@ -149,6 +149,18 @@ export function createRegistry(deps: RegistryDeps): Registry {
     logger: deps.logger,
     trustProxy: deps.trustProxy ?? false,
     routers: [
+      // First: the hot path (every token an agent gets) is matched before any other route.
+      createTokenRouter({
+        ...clientAuthentication,
+        dpop,
+        tokens: {
+          issuer,
+          signer: deps.keyRing.signer,
+          accessTokenLifetimeSeconds: deps.accessTokenLifetimeSeconds,
+        },
+        metrics,
+        jwks,
+      }),
       createOperationsRouter({ metrics: metrics.registry, readinessChecks: deps.readinessChecks }),
       createDiscoveryRouter({ issuer, jwks }),
       createWebauthnRouter({
@@ -176,17 +188,6 @@ export function createRegistry(deps: RegistryDeps): Registry {
         humans,
         verifyPasskeyAssertion: verifyPasskey,
         revocations: revocationPublisher,
-      }),
-      createTokenRouter({
-        ...clientAuthentication,
-        dpop,
-        tokens: {
-          issuer,
-          signer: deps.keyRing.signer,
-          accessTokenLifetimeSeconds: deps.accessTokenLifetimeSeconds,
-        },
-        metrics,
-        jwks,
       }),
       createTokenLifecycleRouter({
         ...clientAuthentication,

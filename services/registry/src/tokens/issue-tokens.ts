@@ -12,6 +12,7 @@ import {
 import { sql } from "kysely";
 import { toChainedEventBody } from "../audit/audit-event.js";
 import type { Db, Grant } from "../db/database.js";
+import { prepareQuery } from "../db/prepared-query.js";
 import { RegistryError } from "../errors.js";
 import { createId, createSecret, hashSecret } from "../ids.js";
 
@@ -115,38 +116,18 @@ export async function issueAccessToken(
       },
     }),
   );
-  const taskOf = task?.taskOf ?? null;
-  const parentIsLive =
-    task === undefined
-      ? sql``
-      : sql`AND EXISTS (
-          SELECT 1 FROM access_tokens p
-           WHERE p.jti = ${task.taskOf} AND p.grant_id = g.id AND p.agent_id = a.id
-             AND p.task_of IS NULL AND p.revoked_at IS NULL
-             AND p.expires_at > ${now}::timestamptz)`;
-  const recorded = await sql<{ id: string }>`
-    WITH live AS (
-      SELECT g.id
-        FROM grants g
-        JOIN service_providers sp ON sp.id = g.service_provider_id
-        JOIN agents a ON a.id = g.agent_id
-       WHERE g.id = ${grant.id}
-         AND g.revoked_at IS NULL AND g.expires_at > ${now}::timestamptz
-         AND sp.disabled_at IS NULL
-         AND a.disabled_at IS NULL AND a.jkt = ${grant.agent_jkt}
-         ${parentIsLive}
-    ), issued AS (
-      INSERT INTO access_tokens
-             (jti, grant_id, agent_id, service_provider_id, issued_at, expires_at, task_of)
-      SELECT ${claims.jti}, live.id, ${grant.agent_id}, ${grant.service_provider_id},
-             ${new Date(claims.iat * 1000)}::timestamptz, ${new Date(claims.exp * 1000)}::timestamptz,
-             ${taskOf}::text
-        FROM live
-      RETURNING jti
-    )
-    INSERT INTO audit_queue (event) SELECT ${auditEvent}::jsonb FROM issued RETURNING id`.execute(
-    db,
-  );
+  const recorded = await (task === undefined ? recordToken : recordTaskToken).execute(db, {
+    grantId: grant.id,
+    agentId: grant.agent_id,
+    agentJkt: grant.agent_jkt,
+    serviceProviderId: grant.service_provider_id,
+    jti: claims.jti,
+    issuedAt: new Date(claims.iat * 1000),
+    expiresAt: new Date(claims.exp * 1000),
+    now,
+    taskOf: task?.taskOf ?? null,
+    auditEvent,
+  });
   if (recorded.rows.length === 0) {
     throw new RegistryError(
       // RFC 8693 §2.2.2: a subject token unacceptable for any reason is an invalid_request.
@@ -162,6 +143,60 @@ export async function issueAccessToken(
     authorizationDetails: claims.authorization_details,
   };
 }
+
+interface RecordTokenParams {
+  readonly grantId: string;
+  readonly agentId: string;
+  readonly agentJkt: string;
+  readonly serviceProviderId: string;
+  readonly jti: string;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+  readonly now: Date;
+  readonly taskOf: string | null;
+  /** The `token.issued` event, canonical JSON. */
+  readonly auditEvent: string;
+}
+
+/**
+ * The one statement that records a token: it inserts the token and its audit event only if, as
+ * of its own execution, the grant is live (and for a task token, the access token it came from).
+ */
+function prepareRecordToken(task: boolean) {
+  return prepareQuery(
+    (_db, p: RecordTokenParams) => sql<{ id: string }>`
+    WITH live AS (
+      SELECT g.id
+        FROM grants g
+        JOIN service_providers sp ON sp.id = g.service_provider_id
+        JOIN agents a ON a.id = g.agent_id
+       WHERE g.id = ${p.grantId}
+         AND g.revoked_at IS NULL AND g.expires_at > ${p.now}::timestamptz
+         AND sp.disabled_at IS NULL
+         AND a.disabled_at IS NULL AND a.jkt = ${p.agentJkt}
+         ${
+           task
+             ? sql`AND EXISTS (
+          SELECT 1 FROM access_tokens parent
+           WHERE parent.jti = ${p.taskOf} AND parent.grant_id = g.id AND parent.agent_id = a.id
+             AND parent.task_of IS NULL AND parent.revoked_at IS NULL
+             AND parent.expires_at > ${p.now}::timestamptz)`
+             : sql``
+         }
+    ), issued AS (
+      INSERT INTO access_tokens
+             (jti, grant_id, agent_id, service_provider_id, issued_at, expires_at, task_of)
+      SELECT ${p.jti}, live.id, ${p.agentId}, ${p.serviceProviderId},
+             ${p.issuedAt}::timestamptz, ${p.expiresAt}::timestamptz, ${p.taskOf}::text
+        FROM live
+      RETURNING jti
+    )
+    INSERT INTO audit_queue (event) SELECT ${p.auditEvent}::jsonb FROM issued RETURNING id`,
+  );
+}
+
+const recordToken = prepareRecordToken(false);
+const recordTaskToken = prepareRecordToken(true);
 
 /** A refresh token for `grant`, bound to the agent (and so to its current key). */
 export async function issueRefreshToken(db: Db, grant: IssuableGrant, now: Date): Promise<string> {

@@ -3,6 +3,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
 import type { Agent, Db, Grant } from "../db/database.js";
+import { prepareQuery } from "../db/prepared-query.js";
 import { ENDPOINTS } from "../discovery/discovery-routes.js";
 import { RegistryError } from "../errors.js";
 import { formBody, parseInput } from "../http/body.js";
@@ -228,16 +229,12 @@ interface RefreshedGrant {
 type UsableGrantRow = Omit<IssuableGrant, "agent_jkt"> &
   Pick<Grant, "revoked_at"> & { readonly service_provider_disabled_at: Date | null };
 
-/** One query: the enabled agent, its refresh token (if given and its own), the grant behind it. */
-async function loadAgentWithRefreshGrant(
-  db: Db,
-  agentId: string,
-  refreshTokenHash: string | undefined,
-): Promise<TokenClient | undefined> {
-  const row = await db
+/** The enabled agent and, when `refreshTokenHash` is its own refresh token's, the grant behind it. */
+const agentWithRefreshGrant = prepareQuery((db, p: { agentId: string; refreshTokenHash: string }) =>
+  db
     .selectFrom("agents as a")
     .leftJoin("refresh_tokens as rt", (join) =>
-      join.onRef("rt.agent_id", "=", "a.id").on("rt.id_hash", "=", refreshTokenHash ?? ""),
+      join.onRef("rt.agent_id", "=", "a.id").on("rt.id_hash", "=", p.refreshTokenHash),
     )
     .leftJoin("grants as g", "g.id", "rt.grant_id")
     .leftJoin("service_providers as sp", "sp.id", "g.service_provider_id")
@@ -253,9 +250,19 @@ async function loadAgentWithRefreshGrant(
       "g.revoked_at as grant_revoked_at",
       "sp.disabled_at as service_provider_disabled_at",
     ])
-    .where("a.id", "=", agentId)
-    .where("a.disabled_at", "is", null)
-    .executeTakeFirst();
+    .where("a.id", "=", p.agentId)
+    .where("a.disabled_at", "is", null),
+);
+
+/** One query: the enabled agent, its refresh token (if given and its own), the grant behind it. */
+async function loadAgentWithRefreshGrant(
+  db: Db,
+  agentId: string,
+  refreshTokenHash: string | undefined,
+): Promise<TokenClient | undefined> {
+  const [row] = (
+    await agentWithRefreshGrant.execute(db, { agentId, refreshTokenHash: refreshTokenHash ?? "" })
+  ).rows;
   if (row === undefined) return undefined;
   const {
     refresh_revoked_at,
