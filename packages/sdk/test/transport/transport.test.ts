@@ -195,6 +195,37 @@ describe("retrying what is safe to repeat", () => {
   });
 });
 
+describe("refreshing when the registry is down", () => {
+  it("keeps using the current token until it expires, then reports the outage", async () => {
+    const { agent, clock, registry } = await agentOnStub(
+      (request) =>
+        new URLSearchParams(request.body).get("grant_type") === "refresh_token"
+          ? { status: 503 }
+          : approvingRegistry(request),
+      { retry: { retries: 0 } },
+    );
+    await holdingGrant(agent);
+    const token = await agent.getToken(SERVICE_PROVIDER);
+    clock.advance(560);
+    expect(await agent.getToken(SERVICE_PROVIDER)).toBe(token);
+    const refreshes = () =>
+      registry
+        .to("/oauth/token")
+        .filter(
+          (request) => new URLSearchParams(request.body).get("grant_type") === "refresh_token",
+        );
+    expect(refreshes()).toHaveLength(1);
+    clock.advance(40);
+    expect(await failure(agent.getToken(SERVICE_PROVIDER))).toMatchObject({
+      code: "ERR_UNAVAILABLE",
+      status: 503,
+    });
+    expect(refreshes()).toHaveLength(2);
+    // Still held: the grant is not over, the registry is only down.
+    expect(agent.grant(SERVICE_PROVIDER)).toBeDefined();
+  });
+});
+
 describe("timeouts and aborts", () => {
   it("times out a registry that does not answer, retrying as often as allowed", async () => {
     const { agent, registry } = await agentOnStub(() => ({ hang: true }), {
