@@ -1,0 +1,26 @@
+// @agentauth/examples-kit — what the examples share: the demo service providers the platform
+// registers, their configuration, their API key files, and serving with a clean shutdown.
+
+export type { WaitForApiKeyFileOptions } from "./api-key-file.js";
+export {
+  ApiKeyFileError,
+  readApiKeyFile,
+  resolveApiKey,
+  waitForApiKeyFile,
+  writeApiKeyFile,
+} from "./api-key-file.js";
+export { ConfigError, parseEnvironment } from "./config-error.js";
+export type { DemoServiceProvider } from "./demo-service-providers.js";
+export {
+  DEMO_SERVICE_PROVIDERS,
+  EXAMPLES_KEY_DIR,
+  EXCHANGE,
+  PAYMENTS,
+} from "./demo-service-providers.js";
+export { closeServer, listen, stopOnSignals } from "./serve.js";
+export type {
+  ApiKeySource,
+  LogLevel,
+  ServiceProviderConfig,
+} from "./service-provider-config.js";
+export { parseServiceProviderConfig } from "./service-provider-config.js";
