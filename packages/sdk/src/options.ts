@@ -110,8 +110,7 @@ export function parseAgentOptions(options: CreateAgentOptions): AgentConfig {
     throw new TypeError(`Invalid AgentAuth SDK options: ${problems.join("; ")}`);
   }
   const { data } = parsed;
-  const fetchImpl = data.fetch ?? globalThis.fetch;
-  if (typeof fetchImpl !== "function") {
+  if (data.fetch === undefined && typeof globalThis.fetch !== "function") {
     throw new TypeError(
       "Invalid AgentAuth SDK options: fetch is required where there is no global fetch",
     );

@@ -277,15 +277,26 @@ async function runCleanups(cleanups: Array<() => Promise<unknown>>): Promise<voi
   }
 }
 
-/** A fresh in-memory PGlite, or a schema of its own on the suites' Postgres; migrated. */
+// One in-memory PGlite per test worker (a fresh one costs seconds and hundreds of MB); each
+// platform gets a schema of its own on it, dropped when it closes. It goes with the worker.
+let sharedPglite: ReturnType<typeof createDatabase> | undefined;
+
+/** A schema of its own, migrated: on the worker's PGlite, or on the suites' Postgres. */
 async function openDatabase(backend: Backend, cleanups: Array<() => Promise<unknown>>) {
-  if (backend.databaseUrl === undefined) {
-    const database = await createDatabase({});
-    cleanups.push(() => database.close());
-    await migrateToLatest(database.db, { migrationsDir: findMigrationsDir() });
-    return database.db;
-  }
   const schema = `sdk_test_${randomBytes(8).toString("hex")}`;
+  if (backend.databaseUrl === undefined) {
+    sharedPglite ??= createDatabase({});
+    const { db } = await sharedPglite;
+    await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(db);
+    await sql`SET search_path TO ${sql.id(schema)}`.execute(db);
+    cleanups.push(async () => {
+      await sql`RESET search_path`.execute(db);
+      await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(db);
+    });
+    await migrateToLatest(db, { migrationsDir: findMigrationsDir() });
+    return db;
+  }
+  // Every connection of the pool resolves unqualified names in the schema only.
   const url = new URL(backend.databaseUrl);
   url.searchParams.set("options", `-c search_path=${schema}`);
   const database = await createDatabase({ databaseUrl: url.href });
