@@ -3,6 +3,8 @@ import { encodeBase64Url } from "@agentauth/core";
 import { introspect } from "@agentauth/registry/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Agent } from "../../src/agent.js";
+import { generateAgentKeyPair } from "../../src/keys/agent-key-pair.js";
+import { createMemoryKeyStore } from "../../src/keys/memory-key-store.js";
 import { claimsOf, failure } from "../support/assertions.js";
 import {
   describeEachBackend,
@@ -352,6 +354,19 @@ describeEachBackend("agent flow against the real registry and verifier", (backen
     });
     expect(await failure(other.enroll("aec_unknown"))).toMatchObject({
       code: "ERR_ENROLMENT_CODE_INVALID",
+    });
+    // The same key in a store that forgot its agent id: the registry knows the key.
+    const keyPair = await generateAgentKeyPair(false);
+    const { agent: original } = await platform.createAgent({
+      keyStore: createMemoryKeyStore({ keyPair }),
+    });
+    await original.enroll(await platform.enrolmentCode());
+    const { agent: amnesiac } = await platform.createAgent({
+      keyStore: createMemoryKeyStore({ keyPair }),
+    });
+    expect(await failure(amnesiac.enroll(await platform.enrolmentCode()))).toMatchObject({
+      code: "ERR_ALREADY_ENROLLED",
+      status: 409,
     });
   });
 
