@@ -109,12 +109,18 @@ export const PAYMENT_GRANT: GrantDetails = {
   envelope: { spend_caps: [{ amount: "200.00", currency: "EUR", window_seconds: 86400 }] },
 };
 
-/** The embedded defaults, and Postgres + Redis when `DATABASE_URL` and `REDIS_URL` are set. */
+/** The embedded defaults, and the suites' Postgres and/or Redis when `DATABASE_URL` / `REDIS_URL` are set. */
 export function backends(): Backend[] {
   const list: Backend[] = [{ name: "PGlite, in-process state" }];
-  const databaseUrl = process.env.DATABASE_URL;
-  const redisUrl = process.env.REDIS_URL;
-  if (databaseUrl && redisUrl) list.push({ name: "Postgres, Redis", databaseUrl, redisUrl });
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const redisUrl = process.env.REDIS_URL || undefined;
+  if (databaseUrl !== undefined || redisUrl !== undefined) {
+    list.push({
+      name: `${databaseUrl === undefined ? "PGlite" : "Postgres"}, ${redisUrl === undefined ? "in-process state" : "Redis"}`,
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      ...(redisUrl === undefined ? {} : { redisUrl }),
+    });
+  }
   return list;
 }
 
