@@ -123,13 +123,13 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
 
     grant: (serviceProvider) => grants.info(serviceProvider),
 
-    getToken(serviceProvider, tokenOptions = {}) {
+    async getToken(serviceProvider, tokenOptions = {}) {
       assertServiceProvider(serviceProvider, "getToken");
       throwIfAborted(tokenOptions.signal);
       return grants.token(serviceProvider, tokenOptions.signal);
     },
 
-    fetch(input, init) {
+    async fetch(input, init) {
       const { serviceProvider, ...requestInit } = init ?? {};
       const target = serviceProvider ?? defaultServiceProvider(input);
       assertServiceProvider(target, "fetch");
