@@ -75,8 +75,8 @@ export interface AgentWithGrant {
 
 export interface TestPlatform {
   readonly platform: Platform;
-  /** The platform's time: simulated, unless started with `clock: "system"`. */
-  readonly clock: Clock;
+  /** The platform's time: simulated, unless started with `clock: "system"` (then not advanceable). */
+  readonly clock: TestClock;
   readonly backend: TestBackend;
   readonly registryUrl: string;
   readonly verifierUrl: string;
@@ -127,9 +127,15 @@ export async function startTestPlatform(
 ): Promise<TestPlatform> {
   const backend: TestBackend =
     options.embedded === true ? { name: "PGlite, in-process state" } : testBackend();
-  const clock: Clock =
+  const clock: TestClock =
     options.clock === "system"
-      ? { now: () => new Date(), sleep: (ms, signal) => delay(ms, undefined, { signal }) }
+      ? {
+          now: () => new Date(),
+          sleep: (ms, signal) => delay(ms, undefined, { signal }),
+          advance() {
+            throw new TypeError("The system clock cannot be advanced");
+          },
+        }
       : createTestClock();
   const cleanups: Array<() => Promise<unknown>> = [];
   const runCleanups = async () => {
@@ -184,6 +190,7 @@ export async function startTestPlatform(
       }
     }
 
+    let approvals: Promise<unknown> = Promise.resolve();
     const testPlatform: TestPlatform = {
       platform,
       clock,
@@ -199,10 +206,20 @@ export async function startTestPlatform(
         expect(response.status, JSON.stringify(response.body)).toBe(201);
         return response.body.code as string;
       },
-      async approve(requestId, details) {
-        const response = await approve(admin, requestId, details === undefined ? {} : { details });
-        expect(response.status, JSON.stringify(response.body)).toBe(201);
-        return { grantId: response.body.id as string };
+      approve(requestId, details) {
+        // One ceremony at a time: the passkey's signature counter must reach the registry in
+        // the order the authenticator counted.
+        const approval = approvals.then(async () => {
+          const response = await approve(
+            admin,
+            requestId,
+            details === undefined ? {} : { details },
+          );
+          expect(response.status, JSON.stringify(response.body)).toBe(201);
+          return { grantId: response.body.id as string };
+        });
+        approvals = approval.catch(() => {});
+        return approval;
       },
       async deny(requestId, reason) {
         const response = await admin.post(`/api/grant-requests/${requestId}/deny`, { reason });
