@@ -19,7 +19,13 @@ import {
   createSoftwareAuthenticator,
   type HumanClient,
 } from "@agentauth/registry/testing";
-import { type Agent, type Clock, createAgent, type RequestGrantOptions } from "@agentauth/sdk";
+import {
+  type Agent,
+  type Clock,
+  type CreateAgentOptions,
+  createAgent,
+  type RequestGrantOptions,
+} from "@agentauth/sdk";
 import { connectTestRedis, deleteKeys, uniqueKeyPrefix } from "@agentauth/state/testing";
 import { sql } from "kysely";
 import { pino } from "pino";
@@ -93,7 +99,10 @@ export interface TestPlatform {
   deny(requestId: string, reason: string): Promise<void>;
   revokeGrant(grantId: string): Promise<void>;
   /** A new agent (memory key store, the platform's clock), enrolled, holding an approved grant. */
-  agentWithGrant(request: Omit<RequestGrantOptions, "bindingMessage">): Promise<AgentWithGrant>;
+  agentWithGrant(
+    request: Omit<RequestGrantOptions, "bindingMessage">,
+    agentOptions?: Partial<CreateAgentOptions>,
+  ): Promise<AgentWithGrant>;
   close(): Promise<void>;
 }
 
@@ -229,8 +238,12 @@ export async function startTestPlatform(
         const response = await admin.post(`/api/grants/${grantId}/revoke`);
         expect(response.status, JSON.stringify(response.body)).toBe(204);
       },
-      async agentWithGrant(request) {
-        const agent = await createAgent({ registryUrl: platform.registryUrl, clock });
+      async agentWithGrant(request, agentOptions = {}) {
+        const agent = await createAgent({
+          registryUrl: platform.registryUrl,
+          clock,
+          ...agentOptions,
+        });
         await agent.enroll(await testPlatform.enrolmentCode());
         bindingMessages += 1;
         const pending = await agent.requestGrant({

@@ -1,12 +1,13 @@
-import { randomUUID } from "node:crypto";
+import {
+  createErrorHandler,
+  healthRoutes,
+  notFound,
+  requestLog,
+  validateRequest,
+} from "@agentauth/examples-kit";
 import type { AgentAuth } from "@agentauth/express";
 import { getAgentAuth } from "@agentauth/express";
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type Request,
-  type RequestHandler,
-} from "express";
+import express, { type Express, type Request, type RequestHandler } from "express";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { createDataToken, hashDataToken, isDataToken } from "./data-token.js";
@@ -35,6 +36,7 @@ const namespace = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
 });
 // What `sealPayload` makes: the service refuses anything that does not even look sealed, so a
 // publisher that forgot to encrypt learns it at once. It can never tell more than that.
+const URN = "urn:agentauth:example-exchange";
 const SEALED = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$/;
 
 /**
@@ -67,17 +69,7 @@ export function createExchangeApp(deps: ExchangeAppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.use(requestLog(logger));
-  app.get("/health/live", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  app.get("/health/ready", async (_req, res) => {
-    try {
-      await store.ping();
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable" });
-    }
-  });
+  app.use(healthRoutes(() => store.ping()));
 
   const json = express.json({ limit: limits.maxPayloadBytes + 4096 });
   app.use("/v1", (_req, res, next) => {
@@ -89,10 +81,13 @@ export function createExchangeApp(deps: ExchangeAppDeps): Express {
   // nothing), then let the verifier decide on `type` over `exchange/<namespace>`.
   const guarded = (type: "write" | "read", body: z.ZodType): RequestHandler[] => [
     json,
-    validate((req) => {
-      namespace.parse(req.params.namespace);
-      body.parse(req.body);
-    }),
+    validateRequest(
+      (req) => {
+        namespace.parse(req.params.namespace);
+        body.parse(req.body);
+      },
+      (problems) => new ExchangeError("ERR_VALIDATION", problems),
+    ),
     agentAuth.requireCapability({
       type,
       resource: (req) => `exchange/${namespaceOf(req)}`,
@@ -168,97 +163,16 @@ export function createExchangeApp(deps: ExchangeAppDeps): Express {
     },
   );
 
-  app.use((_req, res) => {
-    problem(res, 404, "Not Found", { code: "ERR_NOT_FOUND", detail: "No such route" });
-  });
-  app.use(errorHandler(logger));
+  app.use(notFound(URN));
+  app.use(
+    createErrorHandler({
+      logger,
+      urn: URN,
+      known: (error) =>
+        isExchangeError(error)
+          ? { status: EXCHANGE_ERROR_STATUS[error.code], code: error.code, detail: error.message }
+          : undefined,
+    }),
+  );
   return app;
-}
-
-/** Runs `check`; a Zod failure becomes `ERR_VALIDATION` listing each problem. */
-function validate(check: (req: Request) => void): RequestHandler {
-  return (req, _res, next) => {
-    try {
-      check(req);
-      next();
-    } catch (error) {
-      if (!(error instanceof z.ZodError)) throw error;
-      const problems = error.issues.map(
-        (issue) => `${issue.path.join(".") || "body"} ${issue.message}`,
-      );
-      next(new ExchangeError("ERR_VALIDATION", problems.join("; ")));
-    }
-  };
-}
-
-function problem(
-  res: express.Response,
-  status: number,
-  title: string,
-  fields: Record<string, string>,
-): void {
-  res
-    .status(status)
-    .type("application/problem+json")
-    .json({
-      type: `urn:agentauth:example-exchange:${fields.code ?? "error"}`,
-      title,
-      status,
-      ...fields,
-    });
-}
-
-function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, _req, res, _next) => {
-    if (isExchangeError(error)) {
-      const status = EXCHANGE_ERROR_STATUS[error.code];
-      if (status >= 500) logger.warn({ code: error.code, err: error.cause }, error.message);
-      problem(res, status, error.code, { code: error.code, detail: error.message });
-      return;
-    }
-    // Express's body parser: a body too large, or not JSON.
-    const type = (error as { type?: unknown }).type;
-    if (type === "entity.too.large") {
-      problem(res, 413, "ERR_PAYLOAD_TOO_LARGE", {
-        code: "ERR_PAYLOAD_TOO_LARGE",
-        detail: "The request body is too large",
-      });
-      return;
-    }
-    if (typeof type === "string" && type.startsWith("entity.")) {
-      problem(res, 400, "ERR_VALIDATION", {
-        code: "ERR_VALIDATION",
-        detail: "The request body must be JSON",
-      });
-      return;
-    }
-    const requestId = randomUUID();
-    logger.error({ err: error, requestId }, "unexpected error");
-    res.status(500).type("application/problem+json").json({
-      type: "about:blank",
-      title: "Internal Server Error",
-      status: 500,
-      request_id: requestId,
-    });
-  };
-}
-
-/** One line per request: never the body, so never a data token or a payload. */
-function requestLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.on("finish", () => {
-      logger.info(
-        {
-          method: req.method,
-          path: req.path,
-          status: res.statusCode,
-          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-          agent: req.agentAuth?.agent,
-        },
-        "request",
-      );
-    });
-    next();
-  };
 }

@@ -17,6 +17,17 @@ export {
   EXCHANGE,
   PAYMENTS,
 } from "./demo-service-providers.js";
+export type { KnownError } from "./http.js";
+export {
+  createErrorHandler,
+  healthRoutes,
+  notFound,
+  requestLog,
+  sendProblem,
+  validateRequest,
+} from "./http.js";
+export type { ExampleApp, RunExampleOptions } from "./run-example.js";
+export { runExample } from "./run-example.js";
 export { closeServer, listen, stopOnSignals } from "./serve.js";
 export type {
   ApiKeySource,
