@@ -114,7 +114,7 @@ describe("structured request logs and request ids", () => {
       requestId,
       oauth.headers["x-request-id"],
     ]);
-    expect((logged[0]?.err as { message?: string }).message).toBe("database password is hunter2");
+    expect(logged[0]?.err).toMatchObject({ message: "database password is hunter2" });
     expect(logged[0]?.level).toBe(50);
   });
 });
