@@ -3,12 +3,14 @@ import type { Express } from "express";
 import request from "supertest";
 import { expect } from "vitest";
 import type { TestAgent } from "../kit/agent-client.js";
-import { createHumanClient, type HumanClient } from "../kit/human-client.js";
+import type { HumanClient } from "../kit/human-client.js";
+import type { AssertOverrides } from "../kit/software-authenticator.js";
 import {
-  type AssertOverrides,
-  createSoftwareAuthenticator,
-} from "../kit/software-authenticator.js";
-import { PAYMENTS, PUBLIC_URL, type TestRegistry } from "../support/test-registry.js";
+  createBrowserHuman,
+  PAYMENTS,
+  PUBLIC_URL,
+  type TestRegistry,
+} from "../support/test-registry.js";
 
 // Helpers shared by the endpoint suites of test/agents, test/grants and test/tokens.
 
@@ -192,9 +194,7 @@ export async function inviteHuman(
   const invitation = await test.admin
     .post("/api/invitations", { display_name: displayName, is_admin: options.isAdmin ?? false })
     .expect(201);
-  const human = createHumanClient(test.registry.app, {
-    authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: PUBLIC_URL }),
-  });
+  const human = createBrowserHuman(test.registry.app, test.publicUrl);
   await human.enrol(invitation.body.invitation_url as string, { displayName });
   return human;
 }
@@ -206,7 +206,7 @@ export function humanRequest(
   method: "patch" | "put",
   path: string,
 ): request.Test {
-  const test = request(app)[method](path).set("Origin", PUBLIC_URL);
+  const test = request(app)[method](path).set("Origin", human.authenticator.origin);
   return human.cookie === undefined ? test : test.set("Cookie", human.cookie);
 }
 
@@ -244,7 +244,8 @@ export async function expectMalformedBodiesRefused(
     body: string | Buffer,
     headers: Record<string, string> = {},
   ) => {
-    let call = request(app)[endpoint.method](endpoint.path).set("Origin", PUBLIC_URL);
+    const origin = endpoint.human?.authenticator.origin ?? PUBLIC_URL;
+    let call = request(app)[endpoint.method](endpoint.path).set("Origin", origin);
     if (endpoint.human?.cookie !== undefined) call = call.set("Cookie", endpoint.human.cookie);
     for (const [name, value] of Object.entries(headers)) call = call.set(name, value);
     return call.set("Content-Type", contentType).send(body);

@@ -1,114 +1,32 @@
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   computeJwkThumbprint,
   createDpopProof,
   createWebCryptoDpopKey,
   encodeBase64Url,
 } from "@agentauth/core";
-import {
-  createMemoryFixedWindowLimiter,
-  createMemoryReplayStore,
-  createMemoryRevocationBus,
-} from "@agentauth/state";
 import type { Kysely } from "kysely";
 import * as oauth from "oauth4webapi";
-import { pino } from "pino";
 import request from "supertest";
-import { createRegistry, type Registry } from "../../src/create-registry.js";
 import type { Database } from "../../src/db/database.js";
-import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
-import { createFileSigner } from "../../src/signing/file-signer.js";
-import { createPgSigningKeyStore } from "../../src/signing/pg-signing-key-store.js";
-import { createSigningKeyRing } from "../../src/signing/signing-key-ring.js";
 import { createTestAgent } from "../kit/agent-client.js";
-import { createHumanClient, type HumanClient } from "../kit/human-client.js";
-import { createSoftwareAuthenticator } from "../kit/software-authenticator.js";
-import { createOffsetClock, type OffsetClock } from "../support/test-registry.js";
+import {
+  startTestRegistryServer,
+  type TestRegistryServer,
+} from "../support/test-registry-server.js";
 
 /**
  * The registry listening on a real socket whose URL is its issuer, so a stock client that only
  * knows the issuer (discovery, `jwks_uri`, `htu`, client assertion `aud`) can reach every endpoint.
  */
-export interface InteropRegistry {
+export interface InteropRegistry extends TestRegistryServer {
   /** `http://localhost:<port>`: the issuer identifier and the base of every endpoint. */
   readonly issuer: string;
-  readonly registry: Registry;
-  /** The registry's clock: real time plus an offset the tests advance instead of sleeping. */
-  readonly clock: OffsetClock;
-  /** The first human, enrolled with a passkey and signed in: an admin. */
-  readonly admin: HumanClient;
-  close(): Promise<void>;
 }
 
-/**
- * Opens a `node:http` server on 127.0.0.1 first (its port names the issuer), then builds the
- * registry for that issuer with the embedded-default adapters of `createTestRegistry`.
- */
+/** The kit's registry on a real socket (see `startTestRegistryServer`), on `db`. */
 export async function startInteropRegistry(db: Kysely<Database>): Promise<InteropRegistry> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const issuer = `http://localhost:${port}`;
-
-  const clock = createOffsetClock();
-  const keyDir = await mkdtemp(join(tmpdir(), "agentauth-interop-"));
-  const keyRing = createSigningKeyRing({
-    signer: await createFileSigner(join(keyDir, "signing-key.pem")),
-    store: createPgSigningKeyStore(db),
-    now: () => clock.now(),
-  });
-  await keyRing.activate();
-  const registry = createRegistry({
-    db,
-    clock,
-    logger: pino({ level: "silent" }),
-    publicUrl: issuer,
-    rpId: "localhost",
-    rpName: "AgentAuth interop tests",
-    keyRing,
-    replayStore: createMemoryReplayStore(),
-    revocationBus: createMemoryRevocationBus(),
-    limiter: createMemoryFixedWindowLimiter(),
-    dpopNonceSecret: randomBytes(32),
-    accessTokenLifetimeSeconds: 600,
-    readinessChecks: {},
-  });
-  server.on("request", registry.app);
-
-  const invitation = await ensureFirstHumanInvitation(db, { publicUrl: issuer, now: clock.now() });
-  if (invitation === undefined) throw new Error("expected an empty database");
-  const admin = createHumanClient(registry.app, {
-    authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: issuer }),
-  });
-  await admin.enrol(invitation, { displayName: "Ada" });
-
-  return {
-    issuer,
-    registry,
-    clock,
-    admin,
-    async close() {
-      await registry.stop();
-      await closeServer(server);
-      await rm(keyDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error === undefined ? resolve() : reject(error)));
-    // fetch keeps connections alive; they would hold `close` open.
-    server.closeAllConnections();
-  });
+  const test = await startTestRegistryServer({ db });
+  return { ...test, issuer: test.url };
 }
 
 /** An agent as an agent developer holds it: its id and its WebCrypto P-256 key pair. */

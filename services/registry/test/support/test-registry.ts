@@ -9,9 +9,12 @@ import {
   createMemoryRevocationBus,
   createMemoryServiceProviderKeyDirectory,
   type DecisionLog,
+  type FixedWindowLimiter,
+  type ReplayStore,
   type RevocationBus,
   type ServiceProviderKeyDirectory,
 } from "@agentauth/state";
+import type { Express } from "express";
 import type { Kysely } from "kysely";
 import { pino } from "pino";
 import request from "supertest";
@@ -22,10 +25,15 @@ import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
 import { createFileSigner } from "../../src/signing/file-signer.js";
 import { createPgSigningKeyStore } from "../../src/signing/pg-signing-key-store.js";
 import { createSigningKeyRing, type SigningKeyRing } from "../../src/signing/signing-key-ring.js";
-import { createTestAgent, type TestAgent } from "../kit/agent-client.js";
+import {
+  type CreateTestAgentOptions,
+  createTestAgent,
+  type TestAgent,
+} from "../kit/agent-client.js";
 import { createHumanClient, type HumanClient } from "../kit/human-client.js";
 import { createSoftwareAuthenticator } from "../kit/software-authenticator.js";
 
+/** The public URL of a test registry that is given none (supertest calls need no socket). */
 export const PUBLIC_URL = "http://localhost:4000";
 
 /** Real time plus an offset tests can advance (DPoP proofs are made with the same clock). */
@@ -45,6 +53,11 @@ export function createOffsetClock(): OffsetClock {
 
 export interface TestRegistry {
   readonly registry: Registry;
+  /**
+   * The registry's public URL: its issuer, the base of every DPoP `htu` it accepts, the passkey
+   * origin (its host name is the RP ID). {@link PUBLIC_URL} unless `publicUrl` said otherwise.
+   */
+  readonly publicUrl: string;
   readonly clock: OffsetClock;
   readonly revocationBus: RevocationBus;
   /** The first human, enrolled with a passkey and signed in: an admin. */
@@ -64,17 +77,35 @@ export interface TestRegistryState {
   readonly revocationBus?: RevocationBus;
   readonly keyDirectory?: ServiceProviderKeyDirectory;
   readonly decisionLog?: DecisionLog;
+  /** Where the registry marks the DPoP proofs (`jti`) it has seen. */
+  readonly replayStore?: ReplayStore;
+  /** The registry's rate limits (enrolment, grant requests). */
+  readonly limiter?: FixedWindowLimiter;
+}
+
+/** How a test registry is built: its shared state, and where and when it runs. */
+export interface TestRegistryOptions extends TestRegistryState {
+  /**
+   * The URL the registry is reached at, without a trailing slash; default {@link PUBLIC_URL}.
+   * Serve `registry.app` there (or use `startTestRegistryServer`, which does) when something
+   * other than supertest calls it: the registry accepts DPoP proofs only for this URL.
+   */
+  readonly publicUrl?: string;
+  /** The clock the registry reads and the kit's agents make proofs with; default a fresh one. */
+  readonly clock?: OffsetClock;
 }
 
 /**
- * The whole registry on `db` with in-process state (or `state`'s adapters), a real key file and
- * a first admin.
+ * The whole registry on `db` with in-process state (or `options`' adapters), a real key file
+ * and a first admin.
  */
 export async function createTestRegistry(
   db: Kysely<Database>,
-  state: TestRegistryState = {},
+  options: TestRegistryOptions = {},
 ): Promise<TestRegistry> {
-  const clock = createOffsetClock();
+  const publicUrl = options.publicUrl ?? PUBLIC_URL;
+  if (publicUrl.endsWith("/")) throw new TypeError("publicUrl must not end with a slash");
+  const clock = options.clock ?? createOffsetClock();
   const signingKeyFile = join(
     await mkdtemp(join(tmpdir(), "agentauth-registry-")),
     "signing-key.pem",
@@ -86,37 +117,34 @@ export async function createTestRegistry(
     now: () => clock.now(),
   });
   await keyRing.activate();
-  const revocationBus = state.revocationBus ?? createMemoryRevocationBus();
-  const keyDirectory = state.keyDirectory ?? createMemoryServiceProviderKeyDirectory();
-  const decisionLog = state.decisionLog ?? createMemoryDecisionLog();
+  const revocationBus = options.revocationBus ?? createMemoryRevocationBus();
+  const keyDirectory = options.keyDirectory ?? createMemoryServiceProviderKeyDirectory();
+  const decisionLog = options.decisionLog ?? createMemoryDecisionLog();
   const registry = createRegistry({
     db,
     clock,
     logger: pino({ level: "silent" }),
-    publicUrl: PUBLIC_URL,
-    rpId: "localhost",
+    publicUrl,
+    // As `main.ts` defaults it: the public URL's host name.
+    rpId: new URL(publicUrl).hostname,
     rpName: "AgentAuth tests",
     keyRing,
-    replayStore: createMemoryReplayStore(),
+    replayStore: options.replayStore ?? createMemoryReplayStore(),
     revocationBus,
-    limiter: createMemoryFixedWindowLimiter(),
+    limiter: options.limiter ?? createMemoryFixedWindowLimiter(),
     keyDirectory,
     decisionLog,
     dpopNonceSecret: randomBytes(32),
     accessTokenLifetimeSeconds: 600,
     readinessChecks: {},
   });
-  const invitation = await ensureFirstHumanInvitation(db, {
-    publicUrl: PUBLIC_URL,
-    now: clock.now(),
-  });
+  const invitation = await ensureFirstHumanInvitation(db, { publicUrl, now: clock.now() });
   if (invitation === undefined) throw new Error("expected an empty database");
-  const admin = createHumanClient(registry.app, {
-    authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: PUBLIC_URL }),
-  });
+  const admin = createBrowserHuman(registry.app, publicUrl);
   await admin.enrol(invitation, { displayName: "Ada" });
   return {
     registry,
+    publicUrl,
     clock,
     revocationBus,
     admin,
@@ -154,20 +182,50 @@ export async function createReadProvider(admin: HumanClient, id: string): Promis
     .expect(201);
 }
 
-/** A new agent of `human`, enrolled with a fresh code and key. */
+/** A human in a browser at `publicUrl` (a software passkey for its host name), not enrolled. */
+export function createBrowserHuman(app: Express, publicUrl: string): HumanClient {
+  return createHumanClient(app, {
+    authenticator: createSoftwareAuthenticator({
+      rpId: new URL(publicUrl).hostname,
+      origin: publicUrl,
+    }),
+  });
+}
+
+export interface EnrolAgentOptions extends CreateTestAgentOptions {
+  /** The name the human gives the agent's enrolment code; default "travel bot". */
+  readonly name?: string;
+}
+
+/**
+ * A new agent of `human`, enrolled with a fresh code and its key: a fresh one, or
+ * `options.keyPair` (with `options.createProof`, another library's proofs of that key).
+ *
+ * @example
+ * const keyPair = await dpop.generateKeyPair("ES256");
+ * const agent = await enrolAgent(test, test.admin, {
+ *   keyPair,
+ *   createProof: ({ url, method, nonce, accessToken }) =>
+ *     dpop.generateProof(keyPair, url, method, nonce, accessToken),
+ * });
+ */
 export async function enrolAgent(
   test: TestRegistry,
   human: HumanClient = test.admin,
+  options: EnrolAgentOptions = {},
 ): Promise<TestAgent> {
-  const { body } = await human
-    .post("/api/agent-enrolment-codes", { name: "travel bot" })
-    .expect(201);
-  const agent = await createTestAgent(test.registry.app, PUBLIC_URL, test.clock);
+  const { name = "travel bot", ...agentOptions } = options;
+  const { body } = await human.post("/api/agent-enrolment-codes", { name }).expect(201);
+  const agent = await createTestAgent(test.registry.app, test.publicUrl, test.clock, agentOptions);
   const enrolled = await request(test.registry.app)
     .post("/agents/enroll")
     .set("DPoP", await agent.proof("POST", "/agents/enroll"))
     .send({ code: body.code })
     .expect(201);
+  // A `createProof` signing with another key than `keyPair` would enrol that other key.
+  if (enrolled.body.jkt !== agent.jkt) {
+    throw new Error(`The registry enrolled key ${enrolled.body.jkt}, not the agent's ${agent.jkt}`);
+  }
   agent.id = enrolled.body.agent_id as string;
   return agent;
 }
