@@ -22,6 +22,8 @@ export interface Payment {
   readonly agent: string;
   readonly grant: string;
   readonly human: string;
+  /** The access token it was made with (`jti`): a per-task token's, when a task paid. */
+  readonly tokenId: string;
   readonly createdAt: Date;
 }
 
@@ -101,6 +103,7 @@ export function createPaymentsApp(deps: PaymentsAppDeps): Express {
         agent: context.agent,
         grant: context.grant,
         human: context.human,
+        tokenId: context.tokenId,
         createdAt: clock.now(),
       };
       deps.onPayment?.(payment);
@@ -150,6 +153,7 @@ function presentPayment(payment: Payment) {
     agent: payment.agent,
     grant: payment.grant,
     human: payment.human,
+    token_id: payment.tokenId,
     created_at: payment.createdAt.toISOString(),
   };
 }
