@@ -9,10 +9,8 @@ import {
   type RegistryDatabase,
 } from "@agentauth/registry";
 import {
-  createEmbeddedTestRegistry,
   createPaymentsProvider,
-  createTestRegistry,
-  PUBLIC_URL,
+  startTestRegistryServer,
   type TestRegistry,
   type TestRegistryState,
 } from "@agentauth/registry/testing";
@@ -37,9 +35,9 @@ import { pino } from "pino";
 /** The registry the tokens come from, and a verifier over the same shared state. */
 export interface TestPlatform {
   readonly test: TestRegistry;
-  /** The registry's issuer identifier (tokens' `iss`); not where it listens. */
+  /** The registry's issuer identifier (tokens' `iss`), its public URL. */
   readonly issuer: string;
-  /** Where the registry listens (its JWKS). */
+  /** Where the registry listens: its public URL, so every endpoint is reachable over HTTP. */
   readonly registryUrl: string;
   /** Where the verifier listens. */
   readonly verifierUrl: string;
@@ -61,18 +59,22 @@ export const backends = {
 };
 
 /**
- * A real registry (a human approving with a software passkey), reachable over HTTP, and a real
- * `@agentauth/verifier` served on its own socket, sharing the registry's revocations, API keys
- * and decision log — through Redis when REDIS_URL is set, and on Postgres when DATABASE_URL is.
+ * A real registry (a human approving with a software passkey) on its own socket, at its public
+ * URL, and a real `@agentauth/verifier` served on another, sharing the registry's revocations,
+ * API keys and decision log — through Redis when REDIS_URL is set, and on Postgres when
+ * DATABASE_URL is.
  */
 export async function startTestPlatform(): Promise<TestPlatform> {
   const cleanups: Array<() => Promise<void>> = [];
   const shared = await sharedState(cleanups);
-  const test = await startRegistry(shared.registry, cleanups);
-  test.registry.start();
+  const databaseUrl = process.env.DATABASE_URL;
+  const test = await startTestRegistryServer({
+    ...shared.registry,
+    ...(databaseUrl ? { db: await openSchema(databaseUrl, cleanups) } : {}),
+  });
+  cleanups.push(() => test.close());
   const { apiKey } = await createPaymentsProvider(test.admin);
-  const registryServer = await listen(test.registry.app);
-  const registryUrl = urlOf(registryServer);
+  const registryUrl = test.url;
 
   let outage = false;
   const admissionStore: AdmissionStore = {
@@ -87,7 +89,7 @@ export async function startTestPlatform(): Promise<TestPlatform> {
   const verifier = createVerifier({
     logger: pino({ level: "silent" }),
     clock: test.clock,
-    issuer: PUBLIC_URL,
+    issuer: test.publicUrl,
     jwksUrl: `${registryUrl}/.well-known/jwks.json`,
     state,
     dpopNonceSecret: nonceSecret,
@@ -102,7 +104,7 @@ export async function startTestPlatform(): Promise<TestPlatform> {
 
   return {
     test,
-    issuer: PUBLIC_URL,
+    issuer: test.publicUrl,
     registryUrl,
     verifierUrl: urlOf(verifierServer),
     apiKey,
@@ -114,8 +116,6 @@ export async function startTestPlatform(): Promise<TestPlatform> {
     async close() {
       await close(verifierServer);
       await verifier.stop();
-      await close(registryServer);
-      await test.registry.stop();
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
   };
@@ -153,18 +153,11 @@ async function sharedState(cleanups: Array<() => Promise<void>>): Promise<Shared
   };
 }
 
-// PGlite in memory, or — with DATABASE_URL — a schema of this run's own on that Postgres,
-// dropped at the end.
-async function startRegistry(
-  state: TestRegistryState,
+// A schema of this run's own on the Postgres at `databaseUrl`, migrated; dropped at the end.
+async function openSchema(
+  databaseUrl: string,
   cleanups: Array<() => Promise<void>>,
-): Promise<TestRegistry> {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    const test = await createEmbeddedTestRegistry(state);
-    cleanups.push(() => test.close());
-    return test;
-  }
+): Promise<RegistryDatabase["db"]> {
   const schema = `test_express_${randomBytes(6).toString("hex")}`;
   const url = new URL(databaseUrl);
   url.searchParams.set("options", `-c search_path=${schema}`);
@@ -175,7 +168,7 @@ async function startRegistry(
     await database.close();
   });
   await migrateToLatest(database.db, { migrationsDir: findMigrationsDir() });
-  return createTestRegistry(database.db, state);
+  return database.db;
 }
 
 /** Serves `listener` on an ephemeral port of 127.0.0.1. */
