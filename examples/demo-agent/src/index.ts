@@ -1,4 +1,4 @@
 // @agentauth/demo-agent — the demo agent's flow as a function (`runDemo`); `main.ts` is its CLI.
 
 export type { DemoOptions, DemoOutcome } from "./run-demo.js";
-export { DEMO_PAYMENT_REQUEST, explainDemoFailure, runDemo } from "./run-demo.js";
+export { explainDemoFailure, runDemo } from "./run-demo.js";

@@ -5,7 +5,7 @@ import {
   openPayloadText,
   sealPayload,
 } from "@agentauth/example-exchange/client";
-import { EXCHANGE, PAYMENTS } from "@agentauth/examples-kit";
+import { DEMO_PAYMENT_REQUEST, EXCHANGE, PAYMENTS } from "@agentauth/examples-kit";
 import {
   AgentAuthSdkError,
   type Clock,
@@ -13,7 +13,6 @@ import {
   type GrantRequest,
   isAgentAuthSdkError,
   type KeyStore,
-  type RequestGrantOptions,
   systemClock,
   type Task,
 } from "@agentauth/sdk";
@@ -46,18 +45,6 @@ export interface DemoOutcome {
   /** Each payment attempt and how it ended: `paid` or the verifier's reason. */
   readonly payments: ReadonlyArray<{ readonly amount: string; readonly outcome: string }>;
 }
-
-/** Step-up threshold, caps and limits the demo asks its human for. */
-export const DEMO_PAYMENT_REQUEST = {
-  capabilities: [
-    { type: "transact", resource: "merchant/acme", max_amount: "50.00", currency: "EUR" },
-  ],
-  envelope: {
-    max_transaction_amount: { amount: "40.00", currency: "EUR" },
-    spend_caps: [{ amount: "50.00", currency: "EUR", window_seconds: 86_400 }],
-    step_up_above: { amount: "25.00", currency: "EUR" },
-  },
-} as const satisfies Pick<RequestGrantOptions, "capabilities" | "envelope">;
 
 /**
  * The demo agent: enrols (once per key), asks its human for a grant on each example service
@@ -106,8 +93,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   });
   showRequest(say, "Exchange: publish and retrieve sealed payloads", exchangeRequest);
   const paymentsRequest = await agent.requestGrant({
-    serviceProvider: paymentsId,
     ...DEMO_PAYMENT_REQUEST,
+    serviceProvider: paymentsId,
     bindingMessage: "Demo: pay ACME up to 50.00 EUR a day",
     lifetime: 3600,
   });

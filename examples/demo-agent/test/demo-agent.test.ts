@@ -1,21 +1,19 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
+  type GuardedServiceProvider,
+  startGuardedServiceProvider,
   startTestPlatform,
   type TestPlatform,
   testBackend,
 } from "@agentauth/embedded-platform/testing";
 import { createExchangeApp, createMemoryPayloadStore } from "@agentauth/example-exchange";
 import { createPaymentsApp, type Payment } from "@agentauth/example-payments";
-import { type DemoServiceProvider, EXCHANGE, PAYMENTS } from "@agentauth/examples-kit";
-import { createAgentAuth, createRemoteVerification } from "@agentauth/express";
-import type { Express } from "express";
+import { EXCHANGE, PAYMENTS } from "@agentauth/examples-kit";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -25,28 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // and approves each request with a software passkey.
 
 const MAIN = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
-
-async function serve(
-  test: TestPlatform,
-  provider: DemoServiceProvider,
-  build: (agentAuth: ReturnType<typeof createAgentAuth>) => Express,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const agentAuth = createAgentAuth({
-    verification: createRemoteVerification({
-      verifierUrl: test.verifierUrl,
-      apiKey: test.apiKeys[provider.id] as string,
-    }),
-    serviceProvider: provider.id,
-    authorizationServer: test.registryUrl,
-    publicUrl: url,
-  });
-  server.on("request", build(agentAuth));
-  return { url, server };
-}
 
 interface DemoRun {
   readonly code: number | null;
@@ -84,7 +60,7 @@ function runDemoScript(test: TestPlatform, args: string[]): Promise<DemoRun> {
 describe(`the demo agent script (${testBackend().name})`, () => {
   let test: TestPlatform;
   let dir: string;
-  const servers: Server[] = [];
+  const providers: GuardedServiceProvider[] = [];
   const booked: Payment[] = [];
   let urls: { exchange: string; payments: string };
 
@@ -92,7 +68,7 @@ describe(`the demo agent script (${testBackend().name})`, () => {
     test = await startTestPlatform({ clock: "system" });
     dir = await mkdtemp(join(tmpdir(), "agentauth-demo-"));
     const silent = pino({ level: "silent" });
-    const exchange = await serve(test, EXCHANGE, (agentAuth) =>
+    const exchange = await startGuardedServiceProvider(test, EXCHANGE, (agentAuth) =>
       createExchangeApp({
         agentAuth,
         store: createMemoryPayloadStore(),
@@ -101,7 +77,7 @@ describe(`the demo agent script (${testBackend().name})`, () => {
         limits: { maxTtlSeconds: 3600, maxPayloadBytes: 65_536 },
       }),
     );
-    const payments = await serve(test, PAYMENTS, (agentAuth) =>
+    const payments = await startGuardedServiceProvider(test, PAYMENTS, (agentAuth) =>
       createPaymentsApp({
         agentAuth,
         merchants: ["acme"],
@@ -110,14 +86,11 @@ describe(`the demo agent script (${testBackend().name})`, () => {
         onPayment: (payment) => booked.push(payment),
       }),
     );
-    servers.push(exchange.server, payments.server);
+    providers.push(exchange, payments);
     urls = { exchange: exchange.url, payments: payments.url };
   });
   afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      server.close();
-    }
+    for (const provider of providers) await provider.close();
     await test?.close();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });

@@ -1,44 +1,35 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXCHANGE, PAYMENTS, writeApiKeyFile } from "@agentauth/examples-kit";
-import { createAgentAuth, createRemoteVerification } from "@agentauth/express";
 import { createHumanClient } from "@agentauth/registry/testing";
 import { isAgentAuthSdkError } from "@agentauth/sdk";
 import express from "express";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeyFileOf, provisionDemoServiceProviders } from "../src/demo-provisioning.js";
-import { startTestPlatform, type TestPlatform, testBackend } from "./testing.js";
+import {
+  startGuardedServiceProvider,
+  startTestPlatform,
+  type TestPlatform,
+  testBackend,
+} from "./testing.js";
 
 const EXCHANGE_READ = [{ type: "read", resource: "exchange/*" }] as const;
 
 /** A service provider guarded by @agentauth/express, asking the platform's verifier. */
-async function startProbe(test: TestPlatform): Promise<{ url: string; server: Server }> {
-  const app = express();
-  const server = createServer(app);
-  server.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const agentAuth = createAgentAuth({
-    verification: createRemoteVerification({
-      verifierUrl: test.verifierUrl,
-      apiKey: test.apiKeys[EXCHANGE.id] as string,
-    }),
-    serviceProvider: EXCHANGE.id,
-    authorizationServer: test.registryUrl,
-    publicUrl: url,
+function startProbe(test: TestPlatform) {
+  return startGuardedServiceProvider(test, EXCHANGE, (agentAuth) => {
+    const app = express();
+    app.get(
+      "/probe",
+      agentAuth.requireCapability({ type: "read", resource: "exchange/probe" }),
+      (req, res) => {
+        res.json({ agent: req.agentAuth?.agent });
+      },
+    );
+    return app;
   });
-  app.get(
-    "/probe",
-    agentAuth.requireCapability({ type: "read", resource: "exchange/probe" }),
-    (req, res) => {
-      res.json({ agent: req.agentAuth?.agent });
-    },
-  );
-  return { url, server };
 }
 
 /** `POST /v1/verify` with `apiKey` for a request that carries no token. */
@@ -140,8 +131,7 @@ describe(`the embedded platform (${testBackend().name})`, () => {
         )
         .toBe(true);
     } finally {
-      probe.server.closeAllConnections();
-      probe.server.close();
+      await probe.close();
     }
   });
 

@@ -6,12 +6,18 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { readApiKeyFile } from "@agentauth/examples-kit";
+import { type DemoServiceProvider, readApiKeyFile } from "@agentauth/examples-kit";
+import {
+  type AgentAuth,
+  createAgentAuth,
+  createRemoteVerification,
+  type Verification,
+} from "@agentauth/express";
 import { createDatabase } from "@agentauth/registry";
 import {
   approve,
@@ -104,6 +110,59 @@ export interface TestPlatform {
     agentOptions?: Partial<CreateAgentOptions>,
   ): Promise<AgentWithGrant>;
   close(): Promise<void>;
+}
+
+/** A service provider of a test, guarded by `@agentauth/express` over the platform's verifier. */
+export interface GuardedServiceProvider {
+  readonly url: string;
+  readonly server: Server;
+  readonly agentAuth: AgentAuth;
+  close(): Promise<void>;
+}
+
+export interface StartGuardedServiceProviderOptions {
+  /** Another verifier URL (e.g. one nobody listens on); default the platform's. */
+  readonly verifierUrl?: string;
+  /** Wraps the remote verification (e.g. to count the decisions asked for). */
+  readonly wrapVerification?: (verification: Verification) => Verification;
+}
+
+/**
+ * Serves `build(agentAuth)` on a port of its own as service provider `provider`, with its
+ * demo API key, asking the platform's verifier over HTTP as the examples do.
+ */
+export async function startGuardedServiceProvider(
+  test: TestPlatform,
+  provider: DemoServiceProvider,
+  build: (agentAuth: AgentAuth) => RequestListener,
+  options: StartGuardedServiceProviderOptions = {},
+): Promise<GuardedServiceProvider> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const remote = createRemoteVerification({
+    verifierUrl: options.verifierUrl ?? test.verifierUrl,
+    apiKey: test.apiKeys[provider.id] as string,
+    timeoutMs: 2000,
+  });
+  const agentAuth = createAgentAuth({
+    verification: options.wrapVerification?.(remote) ?? remote,
+    serviceProvider: provider.id,
+    authorizationServer: test.registryUrl,
+    publicUrl: url,
+  });
+  server.on("request", build(agentAuth));
+  return {
+    url,
+    server,
+    agentAuth,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await agentAuth.close();
+    },
+  };
 }
 
 /** A port that was free a moment ago (the registry's public URL must name it before it listens). */

@@ -1,18 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
+  type GuardedServiceProvider,
+  startGuardedServiceProvider,
   startTestPlatform,
   type TestPlatform,
   testBackend,
 } from "@agentauth/embedded-platform/testing";
 import { EXCHANGE } from "@agentauth/examples-kit";
-import {
-  type AgentAuth,
-  createAgentAuth,
-  createRemoteVerification,
-  type Verification,
-} from "@agentauth/express";
+import type { Verification } from "@agentauth/express";
 import { type Agent, isAgentAuthSdkError } from "@agentauth/sdk";
 import { connectTestRedis, deleteKeys, redisUrl, uniqueKeyPrefix } from "@agentauth/state/testing";
 import type { Redis } from "ioredis";
@@ -37,7 +32,7 @@ import { createRedisPayloadStore } from "../src/store/redis-payload-store.js";
 // REDIS_URL, memory otherwise.
 
 interface ExchangeUnderTest {
-  readonly url: string;
+  url: string;
   /** Every payload the exchange stored, as it stored it. */
   readonly stored: StoredPayload[];
   /** How many decisions the exchange asked the verifier for. */
@@ -48,23 +43,8 @@ interface ExchangeUnderTest {
 async function startExchange(
   test: TestPlatform,
   store: PayloadStore,
-): Promise<{ exchange: ExchangeUnderTest; server: Server; agentAuth: AgentAuth }> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const exchange: ExchangeUnderTest = { url, stored: [], verifications: 0, storeDown: false };
-  const remote = createRemoteVerification({
-    verifierUrl: test.verifierUrl,
-    apiKey: test.apiKeys[EXCHANGE.id] as string,
-  });
-  const counting: Verification = {
-    verify(request) {
-      exchange.verifications += 1;
-      return remote.verify(request);
-    },
-    close: () => remote.close(),
-  };
+): Promise<{ exchange: ExchangeUnderTest; provider: GuardedServiceProvider }> {
+  const exchange: ExchangeUnderTest = { url: "", stored: [], verifications: 0, storeDown: false };
   const down = () => new ExchangeError("ERR_STORE_UNAVAILABLE", "The payload store is unavailable");
   const recording: PayloadStore = {
     async put(payload) {
@@ -82,23 +62,29 @@ async function startExchange(
     },
     close: () => store.close(),
   };
-  const agentAuth = createAgentAuth({
-    verification: counting,
-    serviceProvider: EXCHANGE.id,
-    authorizationServer: test.registryUrl,
-    publicUrl: url,
-  });
-  server.on(
-    "request",
-    createExchangeApp({
-      agentAuth,
-      store: recording,
-      clock: test.clock,
-      logger: pino({ level: "silent" }),
-      limits: { maxTtlSeconds: 3600, maxPayloadBytes: 4096 },
-    }),
+  const provider = await startGuardedServiceProvider(
+    test,
+    EXCHANGE,
+    (agentAuth) =>
+      createExchangeApp({
+        agentAuth,
+        store: recording,
+        clock: test.clock,
+        logger: pino({ level: "silent" }),
+        limits: { maxTtlSeconds: 3600, maxPayloadBytes: 4096 },
+      }),
+    {
+      wrapVerification: (remote): Verification => ({
+        verify(request) {
+          exchange.verifications += 1;
+          return remote.verify(request);
+        },
+        close: () => remote.close(),
+      }),
+    },
   );
-  return { exchange, server, agentAuth };
+  exchange.url = provider.url;
+  return { exchange, provider };
 }
 
 function clientOf(agent: Agent, url: string): ExchangeClient {
@@ -119,8 +105,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 describe(`the exchange example (${testBackend().name}; ${redisUrl ? "Redis" : "memory"} store)`, () => {
   let test: TestPlatform;
-  let server: Server;
-  let agentAuth: AgentAuth;
+  let provider: GuardedServiceProvider;
   let exchange: ExchangeUnderTest;
   let redis: Redis | undefined;
   const keyPrefix = uniqueKeyPrefix();
@@ -134,7 +119,7 @@ describe(`the exchange example (${testBackend().name}; ${redisUrl ? "Redis" : "m
       redis === undefined
         ? createMemoryPayloadStore()
         : createRedisPayloadStore(redis, { keyPrefix });
-    ({ exchange, server, agentAuth } = await startExchange(test, store));
+    ({ exchange, provider } = await startExchange(test, store));
     const [write, read] = await Promise.all([
       test.agentWithGrant({
         serviceProvider: EXCHANGE.id,
@@ -149,9 +134,7 @@ describe(`the exchange example (${testBackend().name}; ${redisUrl ? "Redis" : "m
     reader = { agent: read.agent, client: clientOf(read.agent, exchange.url) };
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    server?.close();
-    await agentAuth?.close();
+    await provider?.close();
     if (redis !== undefined) {
       await deleteKeys(redis, keyPrefix);
       redis.disconnect();

@@ -48,3 +48,19 @@ export const DEMO_SERVICE_PROVIDERS: readonly DemoServiceProvider[] = Object.fre
 
 /** Where the platform leaves the examples' API key files, under the data directory. */
 export const EXAMPLES_KEY_DIR = "examples";
+
+/**
+ * What the demo agent asks its human for at the payments example: pay ACME at most 50.00 EUR
+ * (the capability), 40.00 EUR per transaction, 50.00 EUR a day, a fresh approval above 25.00 EUR.
+ */
+export const DEMO_PAYMENT_REQUEST = Object.freeze({
+  serviceProvider: PAYMENTS.id,
+  capabilities: [
+    { type: "transact" as const, resource: "merchant/acme", max_amount: "50.00", currency: "EUR" },
+  ],
+  envelope: {
+    max_transaction_amount: { amount: "40.00", currency: "EUR" },
+    spend_caps: [{ amount: "50.00", currency: "EUR", window_seconds: 86_400 }],
+    step_up_above: { amount: "25.00", currency: "EUR" },
+  },
+});

@@ -12,6 +12,7 @@ export {
 export { ConfigError, parseEnvironment } from "./config-error.js";
 export type { DemoServiceProvider } from "./demo-service-providers.js";
 export {
+  DEMO_PAYMENT_REQUEST,
   DEMO_SERVICE_PROVIDERS,
   EXAMPLES_KEY_DIR,
   EXCHANGE,

@@ -1,19 +1,13 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   freePort,
+  type GuardedServiceProvider,
+  startGuardedServiceProvider,
   startTestPlatform,
   type TestPlatform,
   testBackend,
 } from "@agentauth/embedded-platform/testing";
-import { PAYMENTS } from "@agentauth/examples-kit";
-import { createAgentAuth, createRemoteVerification } from "@agentauth/express";
-import {
-  type Agent,
-  AgentAuthSdkError,
-  isAgentAuthSdkError,
-  type RequestGrantOptions,
-} from "@agentauth/sdk";
+import { DEMO_PAYMENT_REQUEST, PAYMENTS } from "@agentauth/examples-kit";
+import { type Agent, AgentAuthSdkError, isAgentAuthSdkError } from "@agentauth/sdk";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPaymentsApp, type Payment } from "../src/create-payments-app.js";
@@ -23,48 +17,20 @@ import { createPaymentsApp, type Payment } from "../src/create-payments-app.js";
 // passkey, and the app guarded by @agentauth/express. The limits are the grant's, enforced by
 // the verifier; the example books what is allowed.
 
-const PAYMENT_GRANT: Omit<RequestGrantOptions, "bindingMessage"> = {
-  serviceProvider: PAYMENTS.id,
-  capabilities: [
-    { type: "transact", resource: "merchant/acme", max_amount: "50.00", currency: "EUR" },
-  ],
-  envelope: {
-    max_transaction_amount: { amount: "40.00", currency: "EUR" },
-    spend_caps: [{ amount: "50.00", currency: "EUR", window_seconds: 86_400 }],
-    step_up_above: { amount: "25.00", currency: "EUR" },
-  },
-};
-
-async function startPayments(
-  test: TestPlatform,
-  verifierUrl: string,
-  booked: Payment[],
-): Promise<{ url: string; server: Server }> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const agentAuth = createAgentAuth({
-    verification: createRemoteVerification({
-      verifierUrl,
-      apiKey: test.apiKeys[PAYMENTS.id] as string,
-      timeoutMs: 1000,
-    }),
-    serviceProvider: PAYMENTS.id,
-    authorizationServer: test.registryUrl,
-    publicUrl: url,
-  });
-  server.on(
-    "request",
-    createPaymentsApp({
-      agentAuth,
-      merchants: ["acme", "globex"],
-      clock: test.clock,
-      logger: pino({ level: "silent" }),
-      onPayment: (payment) => booked.push(payment),
-    }),
+function startPayments(test: TestPlatform, booked: Payment[], verifierUrl?: string) {
+  return startGuardedServiceProvider(
+    test,
+    PAYMENTS,
+    (agentAuth) =>
+      createPaymentsApp({
+        agentAuth,
+        merchants: ["acme", "globex"],
+        clock: test.clock,
+        logger: pino({ level: "silent" }),
+        onPayment: (payment) => booked.push(payment),
+      }),
+    verifierUrl === undefined ? {} : { verifierUrl },
   );
-  return { url, server };
 }
 
 /** `POST /v1/payments` through `fetch` (the agent's, or a task's). */
@@ -91,7 +57,7 @@ async function refusal(promise: Promise<unknown>): Promise<AgentAuthSdkError> {
 
 describe(`the payments example (${testBackend().name})`, () => {
   let test: TestPlatform;
-  let payments: { url: string; server: Server };
+  let payments: GuardedServiceProvider;
   const booked: Payment[] = [];
   let agent: Agent;
   let grantId: string;
@@ -100,8 +66,8 @@ describe(`the payments example (${testBackend().name})`, () => {
 
   beforeAll(async () => {
     test = await startTestPlatform();
-    payments = await startPayments(test, test.verifierUrl, booked);
-    ({ agent, grantId } = await test.agentWithGrant(PAYMENT_GRANT, {
+    payments = await startPayments(test, booked);
+    ({ agent, grantId } = await test.agentWithGrant(DEMO_PAYMENT_REQUEST, {
       fetch: async (input, init) => {
         const request = new Request(input, init);
         recorded.push(request.clone());
@@ -111,8 +77,7 @@ describe(`the payments example (${testBackend().name})`, () => {
     agentFetch = (input, init) => agent.fetch(input, { ...init, serviceProvider: PAYMENTS.id });
   });
   afterAll(async () => {
-    payments?.server.closeAllConnections();
-    payments?.server.close();
+    await payments?.close();
     await test?.close();
   });
 
@@ -276,7 +241,7 @@ describe(`the payments example (${testBackend().name})`, () => {
   });
 
   it("answers 503 when it cannot get a decision, and pays nothing", async () => {
-    const gone = await startPayments(test, `http://127.0.0.1:${await freePort()}`, booked);
+    const gone = await startPayments(test, booked, `http://127.0.0.1:${await freePort()}`);
     try {
       const before = booked.length;
       const response = await pay(agentFetch, gone.url, {
@@ -288,8 +253,7 @@ describe(`the payments example (${testBackend().name})`, () => {
       expect(((await response.json()) as { code: string }).code).toBe("ERR_VERIFIER_UNAVAILABLE");
       expect(booked.length).toBe(before);
     } finally {
-      gone.server.closeAllConnections();
-      gone.server.close();
+      await gone.close();
     }
   });
 
