@@ -30,6 +30,24 @@ describe("createDpopNonceSource", () => {
     expect(await source.issue(at(10))).not.toBe(first);
   });
 
+  it("answers the same before and after a window's nonce is computed", async () => {
+    const source = createDpopNonceSource({ secret, windowSeconds: 60 });
+    // Asked at once, before anything is computed, and again once both windows are known.
+    const [nonce, early] = await Promise.all([
+      source.issue(at(6000)),
+      source.verify("not-the-nonce", at(6000)),
+    ]);
+    expect(early).toBe(false);
+    expect(await source.verify(nonce, at(6000))).toBe(true);
+    expect(await source.issue(at(6030))).toBe(nonce);
+    expect(await source.verify(`${nonce.slice(0, -1)}A`, at(6030))).toBe(nonce.endsWith("A"));
+    // A new window: its nonce is computed once and then answered from memory.
+    const next = await source.issue(at(6060));
+    expect(next).not.toBe(nonce);
+    expect(await source.verify(nonce, at(6060))).toBe(true);
+    expect(await source.verify(next, at(6061))).toBe(true);
+  });
+
   it("rejects weak options", () => {
     expect(() => createDpopNonceSource({ secret: new Uint8Array(16) })).toThrow(TypeError);
     expect(() => createDpopNonceSource({ secret, windowSeconds: 0 })).toThrow(TypeError);

@@ -32,34 +32,50 @@ export function createDpopNonceSource(options: CreateDpopNonceSourceOptions): Dp
     throw new TypeError("windowSeconds must be a positive integer");
   }
   let key: Promise<HmacKeyHandle> | undefined;
-  // Only two windows are ever valid, so two memoised nonces avoid an HMAC per request.
-  const memo = new Map<number, Promise<string>>();
+  // Only two windows are ever valid, so two memoised nonces avoid an HMAC per request; once
+  // computed, a window's nonce is also kept as a string, answered without waiting.
+  const memo = new Map<number, { readonly nonce: Promise<string>; text?: string }>();
 
-  const nonceFor = (counter: number): Promise<string> => {
-    let nonce = memo.get(counter);
-    if (nonce === undefined) {
+  const nonceFor = (counter: number) => {
+    let entry = memo.get(counter);
+    if (entry === undefined) {
       key ??= platform.importHmacKey(options.secret);
-      nonce = key.then(async (handle) =>
+      const nonce = key.then(async (handle) =>
         encodeBase64Url(await platform.hmacSha256(handle, `agentauth-dpop-nonce:${counter}`)),
       );
-      memo.set(counter, nonce);
+      const created: { readonly nonce: Promise<string>; text?: string } = { nonce };
+      void nonce.then(
+        (text) => {
+          created.text = text;
+        },
+        () => memo.delete(counter),
+      );
+      entry = created;
+      memo.set(counter, entry);
       for (const old of memo.keys()) if (old < counter - 1 || old > counter + 1) memo.delete(old);
     }
-    return nonce;
+    return entry;
   };
   const counterAt = (now: Date): number => Math.floor(now.getTime() / 1000 / windowSeconds);
+  const matches = (nonce: string, current: string, previous: string) => {
+    // Both comparisons always run, so timing does not say which window matched.
+    const matchesCurrent = constantTimeEqual(nonce, current);
+    const matchesPrevious = constantTimeEqual(nonce, previous);
+    return matchesCurrent || matchesPrevious;
+  };
 
   return {
     issue(now) {
-      return nonceFor(counterAt(now));
+      const entry = nonceFor(counterAt(now));
+      return entry.text === undefined ? entry.nonce : Promise.resolve(entry.text);
     },
     async verify(nonce, now) {
       const counter = counterAt(now);
-      const [current, previous] = await Promise.all([nonceFor(counter), nonceFor(counter - 1)]);
-      // Both comparisons always run, so timing does not say which window matched.
-      const matchesCurrent = constantTimeEqual(nonce, current);
-      const matchesPrevious = constantTimeEqual(nonce, previous);
-      return matchesCurrent || matchesPrevious;
+      const current = nonceFor(counter);
+      const previous = nonceFor(counter - 1);
+      if (current.text !== undefined && previous.text !== undefined)
+        return matches(nonce, current.text, previous.text);
+      return matches(nonce, await current.nonce, await previous.nonce);
     },
   };
 }

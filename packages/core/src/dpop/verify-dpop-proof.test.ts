@@ -347,6 +347,24 @@ describe("verifyDpopProof", () => {
         verify(await forgeJws(header(), claims({ ath }), key), { accessToken }),
       ).rejects.toThrow(TypeError);
     });
+    it("compares ath with a hash the caller computed, and refuses one without its token", async () => {
+      const expectedJkt = await computeJwkThumbprint(key.publicJwk);
+      const proof = await forgeJws(header(), claims({ ath }), key);
+      await expect(
+        verify(proof, { accessToken, accessTokenHash: ath, expectedJkt }),
+      ).resolves.toMatchObject({ claims: { ath } });
+      // The given hash is the one compared: a proof of another token is refused.
+      const otherAth = createHash("sha256").update("another token").digest("base64url");
+      await expectCode(
+        verify(await forgeJws(header(), claims({ ath: otherAth }), key), {
+          accessToken,
+          accessTokenHash: ath,
+          expectedJkt,
+        }),
+        "ERR_DPOP_ATH_MISMATCH",
+      );
+      await expect(verify(proof, { accessTokenHash: ath, expectedJkt })).rejects.toThrow(TypeError);
+    });
   });
 
   describe("jti replay (§11.1)", () => {

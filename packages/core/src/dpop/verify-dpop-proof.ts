@@ -46,6 +46,12 @@ export interface VerifyDpopProofOptions {
   markJtiUsed: MarkDpopJtiUsed;
   /** The access token sent with the proof: `ath` must be its hash. Requires `expectedJkt`. */
   accessToken?: string;
+  /**
+   * The `ath` of `accessToken` (its SHA-256, base64url), when the caller has computed it already
+   * — e.g. once per cached token — so it is not hashed again for every proof. It must be that
+   * token's hash; requires `accessToken`.
+   */
+  accessTokenHash?: string;
   /** The RFC 7638 thumbprint the proof key must have (`cnf.jkt` of the token, or an agent's key). */
   expectedJkt?: string;
   /** Requires a valid server nonce when set (§8). */
@@ -94,6 +100,7 @@ export async function verifyDpopProof(
     now,
     markJtiUsed,
     accessToken,
+    accessTokenHash,
     expectedJkt,
     nonceSource,
     keyCache,
@@ -103,6 +110,9 @@ export async function verifyDpopProof(
   } = options;
   if (accessToken !== undefined && expectedJkt === undefined) {
     throw new TypeError("expectedJkt is required when an access token is presented");
+  }
+  if (accessTokenHash !== undefined && accessToken === undefined) {
+    throw new TypeError("accessTokenHash is the hash of accessToken, which is missing");
   }
 
   // Rules 1 and 2: exactly one header holding one well-formed JWT.
@@ -157,7 +167,7 @@ export async function verifyDpopProof(
   if (accessToken !== undefined) {
     if (claims.ath === undefined)
       throw new AgentAuthError("ERR_DPOP_ATH_MISSING", 'The DPoP proof has no "ath"');
-    const ath = encodeBase64Url(await platform.sha256(accessToken));
+    const ath = accessTokenHash ?? encodeBase64Url(await platform.sha256(accessToken));
     if (claims.ath !== ath) {
       throw new AgentAuthError(
         "ERR_DPOP_ATH_MISMATCH",
