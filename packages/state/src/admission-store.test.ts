@@ -210,7 +210,11 @@ describe.runIf(redisUrl !== undefined)("createRedisAdmissionStore", () => {
   it("sends the admissions of one event-loop turn as one script call per batch", async () => {
     const batching = await connectTestRedis();
     try {
-      const store = createRedisAdmissionStore(batching, { keyPrefix, maxBatch: 128 });
+      const store = createRedisAdmissionStore(batching, {
+        keyPrefix,
+        maxBatch: 128,
+        maxInFlight: 3,
+      });
       const calls = vi.spyOn(batching, "evalsha");
       const expiresAt = new Date(Date.now() + 30_000);
       const counter = { key: `grant:${randomUUID()}:rate`, increment: 1, limit: 250, expiresAt };
@@ -229,6 +233,29 @@ describe.runIf(redisUrl !== undefined)("createRedisAdmissionStore", () => {
       const allowed = fresh.filter((result) => result.withinLimits);
       expect(fresh).toHaveLength(300);
       expect(new Set(allowed.map((result) => result.before[0])).size).toBe(250);
+    } finally {
+      batching.disconnect();
+    }
+  });
+
+  it("sends what comes while a call is in flight together, once it returns", async () => {
+    const batching = await connectTestRedis();
+    try {
+      const store = createRedisAdmissionStore(batching, { keyPrefix });
+      const calls = vi.spyOn(batching, "evalsha");
+      const expiresAt = new Date(Date.now() + 30_000);
+      const admit = () =>
+        store.admit({ replayKey: `dpop:${randomUUID()}`, replayExpiresAt: expiresAt, quotas: [] });
+      const first = admit();
+      // The first call is sent at the end of this turn; the next 50 find it in flight.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toHaveBeenCalledTimes(1);
+      const rest = Array.from({ length: 50 }, admit);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toHaveBeenCalledTimes(1);
+      const results = await Promise.all([first, ...rest]);
+      expect(calls).toHaveBeenCalledTimes(2);
+      expect(results.every((result) => !result.replayed)).toBe(true);
     } finally {
       batching.disconnect();
     }

@@ -25,25 +25,33 @@ export function checkQuotaConsume(
   return { entries: checkQuotaEntries(entries), dryRun };
 }
 
+const SMALL = 16;
+
 /** Checks each entry of an array of quota entries (which may be empty). */
 export function checkQuotaEntries(entries: readonly QuotaEntry[]): CheckedQuotaEntry[] {
-  const keys = new Set<string>();
-  return entries.map((entry: QuotaEntry, index): CheckedQuotaEntry => {
+  const checked: CheckedQuotaEntry[] = [];
+  const keys = entries.length > SMALL ? new Set<string>() : undefined;
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index];
     if (typeof entry !== "object" || entry === null) {
       throw new TypeError(`entries[${index}] must be an object`);
     }
     const { key, increment, limit, expiresAt } = entry;
     assertNonEmptyString(key, `entries[${index}].key`);
-    // Two entries on one counter would each be checked against the value before both.
-    if (keys.has(key)) throw new TypeError(`entries[${index}].key repeats ${key}`);
-    keys.add(key);
+    // Two entries on one counter would each be checked against the value before both. A call
+    // has a handful of entries, for which comparing each with those before is quicker than a set.
+    const repeats =
+      keys === undefined ? checked.some((earlier) => earlier.key === key) : keys.has(key);
+    if (repeats) throw new TypeError(`entries[${index}].key repeats ${key}`);
+    keys?.add(key);
     assertNonNegativeInteger(increment, `entries[${index}].increment`);
     assertNonNegativeInteger(limit, `entries[${index}].limit`);
-    return {
+    checked.push({
       key,
       increment,
       limit,
       expiresAtMs: toEpochMs(expiresAt, `entries[${index}].expiresAt`),
-    };
-  });
+    });
+  }
+  return checked;
 }
