@@ -51,6 +51,11 @@ export interface LoadMeasurement {
   readonly latencyMs: LatencySummary;
   /** CPU the load process itself used during the window, in cores. */
   readonly loadCpuCores: number;
+  /**
+   * How late the load process's event loop ran in the window (p99 and max, ms, at 1 ms
+   * resolution): a stalled load process sends late, and an open loop counts that as latency.
+   */
+  readonly loadEventLoopDelayMs: { readonly p99: number; readonly max: number };
   /** `next` ran dry before the planned end: the window ended there. */
   readonly endedEarly: boolean;
 }

@@ -1,4 +1,4 @@
-import { performance } from "node:perf_hooks";
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { summarizeLatencies } from "./latency.js";
 import type { LoadMeasurement } from "./load-loops.js";
 import type { MeasuredWindow } from "./load-process.js";
@@ -14,7 +14,8 @@ export interface WindowOptions {
 /**
  * The measured window of one run: it opens after the warm-up and closes after the duration, or
  * earlier when the run ends early (`finish`). It tells `options.window` its edges and measures
- * the load process's own CPU between them.
+ * the load process's own CPU between them, and how late its event loop ran (a load process that
+ * stalls sends late, which an open loop counts as the service's latency).
  */
 export function startWindow(options: WindowOptions) {
   const plannedEnd = performance.now() + options.warmupMs + options.durationMs;
@@ -22,9 +23,13 @@ export function startWindow(options: WindowOptions) {
   let closedAt: number | undefined;
   let cpuAtOpen = process.cpuUsage();
   let cpuMicros = 0;
+  let loopDelay: IntervalHistogram | undefined;
+  let loopDelayMs = { p99: Number.NaN, max: Number.NaN };
   const open = () => {
     cpuAtOpen = process.cpuUsage();
     openedAt = performance.now();
+    loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     options.window?.start();
   };
   const close = () => {
@@ -32,6 +37,10 @@ export function startWindow(options: WindowOptions) {
     const used = process.cpuUsage(cpuAtOpen);
     cpuMicros = used.user + used.system;
     closedAt = performance.now();
+    if (loopDelay !== undefined) {
+      loopDelay.disable();
+      loopDelayMs = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+    }
     options.window?.end();
   };
   const openTimer = setTimeout(open, options.warmupMs);
@@ -57,6 +66,7 @@ export function startWindow(options: WindowOptions) {
         ratePerSecond: latencies.length / seconds,
         latencyMs: summarizeLatencies(latencies),
         loadCpuCores: cpuMicros / 1e6 / seconds,
+        loadEventLoopDelayMs: loopDelayMs,
         endedEarly,
       };
     },

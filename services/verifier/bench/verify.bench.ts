@@ -30,7 +30,8 @@
  * Environment: DATABASE_URL and REDIS_URL (both required), BENCH_CONCURRENCY (default "32": the
  * closed-loop clients; a list tries each), BENCH_WARMUP_S (2), BENCH_DURATION_S (10),
  * BENCH_AGENTS (20), BENCH_COLD_TOKENS (10000), BENCH_REVOCATIONS (100), BENCH_PROCESSES ("1,2":
- * with 2, also the warm path on two processes), BENCH_CPU_PROF (a directory: the verifier
+ * with 2, also the warm path on two processes), BENCH_VERIFIER_NODE_OPTIONS (NODE_OPTIONS of the
+ * verifier processes, e.g. GC settings; default none), BENCH_CPU_PROF (a directory: the verifier
  * processes run with --cpu-prof and write their profiles there, with the measured windows).
  */
 import { randomBytes } from "node:crypto";
@@ -95,6 +96,7 @@ interface BenchSettings {
   readonly coldTokens: number;
   readonly revocations: number;
   readonly cpuProfileDir: string | undefined;
+  readonly verifierNodeOptions: string | undefined;
 }
 
 type Kind = "live" | "warm" | "half" | "cold" | "uncached" | "warm×2";
@@ -120,7 +122,8 @@ async function main(scope: BenchmarkScope, settings: BenchSettings): Promise<voi
   console.log(
     `concurrency ${settings.concurrency.join(", ")}; ${settings.warmupMs / 1000} s warm-up + ` +
       `${settings.durationMs / 1000} s measured per run; ${settings.agents} agents × 1 grant; ` +
-      `${settings.coldTokens} cold tokens; ${settings.revocations} revocations`,
+      `${settings.coldTokens} cold tokens; ${settings.revocations} revocations; verifier ` +
+      `NODE_OPTIONS ${settings.verifierNodeOptions ?? "(none)"}`,
   );
 
   const bareBefore = measureEs256Baseline();
@@ -178,7 +181,12 @@ async function main(scope: BenchmarkScope, settings: BenchSettings): Promise<voi
         jwksUrl: `${registryProcess.baseUrl}/.well-known/jwks.json`,
         redisUrl: settings.redisUrl,
         nonceSecret,
-        extra,
+        extra: {
+          ...(settings.verifierNodeOptions === undefined
+            ? {}
+            : { NODE_OPTIONS: settings.verifierNodeOptions }),
+          ...extra,
+        },
       }),
       baseUrl: `http://127.0.0.1:${port}`,
       cpuProfileDir: settings.cpuProfileDir,
@@ -362,6 +370,7 @@ function readSettings(): BenchSettings {
     coldTokens: Math.round(readPositiveNumber("BENCH_COLD_TOKENS", 10_000)),
     revocations: Math.round(readPositiveNumber("BENCH_REVOCATIONS", 100)),
     cpuProfileDir: cpuProfileDir === undefined ? undefined : resolve(cpuProfileDir),
+    verifierNodeOptions: readOptional("BENCH_VERIFIER_NODE_OPTIONS"),
   };
 }
 
@@ -425,6 +434,8 @@ function printRow({ label, run, measured }: Row): void {
     ...(result.endedEarly
       ? [`pre-signed requests ran out: ${result.seconds.toFixed(1)} s measured`]
       : []),
+    `load process event loop late by p99 ${result.loadEventLoopDelayMs.p99.toFixed(1)} / max ` +
+      `${result.loadEventLoopDelayMs.max.toFixed(1)} ms`,
   ];
   console.log(
     `${label.padEnd(22)} ${String(run.targets.length).padStart(5)} ${offered.padStart(11)} ` +

@@ -73,6 +73,8 @@ export function createVerifier(deps: VerifierDeps): Verifier {
   const { logger, state } = deps;
   // Read at scrape time; the engine is created below, with callbacks into these metrics.
   const metrics = createVerifierMetrics({ bufferedDecisions: () => engine.bufferedDecisions });
+  const tokenHits = metrics.tokenCache.labels({ result: "hit" });
+  const tokenMisses = metrics.tokenCache.labels({ result: "miss" });
   const engine = createInternalVerificationEngine({
     issuer: deps.issuer,
     jwks: deps.jwksUrl,
@@ -91,7 +93,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     ...(deps.readinessChecks === undefined ? {} : { readinessChecks: deps.readinessChecks }),
     ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     events: {
-      onTokenChecked: (cached) => metrics.tokenCache.inc({ result: cached ? "hit" : "miss" }),
+      onTokenChecked: (cached) => (cached ? tokenHits : tokenMisses).inc(),
       onJwksFetch: (outcome, error) => {
         metrics.jwksFetches.inc({ outcome });
         if (outcome === "failed")

@@ -90,38 +90,22 @@ export function createDecisionRecorder(options: DecisionRecorderOptions): Decisi
 
   return {
     record(serviceProviderId, action, answer, at) {
-      if (answer.decision === "allow" && options.allows === "none") return;
-      const record: DecisionRecord = {
-        at: at.toISOString(),
-        outcome:
-          answer.decision === "allow"
-            ? "allow"
-            : answer.reason === "step_up_required"
-              ? "step_up"
-              : "deny",
-        reason: answer.reason,
-        serviceProviderId,
-        ...(answer.agent === undefined ? {} : { agentId: answer.agent }),
-        ...(answer.grant === undefined ? {} : { grantId: answer.grant }),
-        ...(answer.human === undefined ? {} : { humanId: answer.human }),
-        ...(answer.token_id === undefined ? {} : { tokenId: answer.token_id }),
-        action: {
-          type: action.action,
-          resource: action.resource,
-          ...(action.amount === undefined ? {} : { amount: action.amount }),
-        },
-      };
-      if (answer.decision === "allow" && options.allows === "aggregate") {
+      const allowed = answer.decision === "allow";
+      if (allowed && options.allows === "none") return;
+      if (allowed && options.allows === "aggregate") {
+        // The hot path: most allows only add to a count, with nothing else built.
         const key = `${serviceProviderId}\n${answer.grant}\n${answer.agent}\n${action.action}\n${action.resource}`;
         const known = aggregated.get(key);
+        if (known !== undefined) {
+          known.count++;
+          return;
+        }
         // One record stands for many allows: the amounts are in the spend counters, not here.
-        const { amount: _amount, ...withoutAmount } = record.action ?? { type: "", resource: "" };
-        if (known === undefined)
-          aggregated.set(key, { record: { ...record, action: withoutAmount }, count: 1 });
-        else known.count++;
+        const record = toRecord(serviceProviderId, action, answer, at, false);
+        aggregated.set(key, { record, count: 1 });
         return;
       }
-      keep([record]);
+      keep([toRecord(serviceProviderId, action, answer, at, true)]);
     },
     flush() {
       flushing ??= flushOnce().finally(() => {
@@ -140,6 +124,35 @@ export function createDecisionRecorder(options: DecisionRecorderOptions): Decisi
     },
     get buffered() {
       return buffer.length + aggregated.size;
+    },
+  };
+}
+
+function toRecord(
+  serviceProviderId: string,
+  action: CapabilityRequest,
+  answer: VerifyAnswer,
+  at: Date,
+  withAmount: boolean,
+): DecisionRecord {
+  return {
+    at: at.toISOString(),
+    outcome:
+      answer.decision === "allow"
+        ? "allow"
+        : answer.reason === "step_up_required"
+          ? "step_up"
+          : "deny",
+    reason: answer.reason,
+    serviceProviderId,
+    ...(answer.agent === undefined ? {} : { agentId: answer.agent }),
+    ...(answer.grant === undefined ? {} : { grantId: answer.grant }),
+    ...(answer.human === undefined ? {} : { humanId: answer.human }),
+    ...(answer.token_id === undefined ? {} : { tokenId: answer.token_id }),
+    action: {
+      type: action.action,
+      resource: action.resource,
+      ...(withAmount && action.amount !== undefined ? { amount: action.amount } : {}),
     },
   };
 }

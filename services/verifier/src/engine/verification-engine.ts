@@ -187,6 +187,7 @@ export function createInternalVerificationEngine(
       events.onTokenChecked?.(verified.cached);
       return verified;
     },
+    has: (token: string) => tokenVerifier.has(token),
     get size() {
       return tokenVerifier.size;
     },

@@ -17,7 +17,7 @@ const NO_USAGE: EnvelopeCounters = { requestsInWindow: 0, requestsInBurstWindow:
  * One request judged against a grant's envelope before any counter is read: either already
  * decided (no envelope, no counter to use, or refused whatever the usage — time window,
  * currency, per-payment maximum, a payment larger than a whole cap), or the counters to check and
- * count atomically, and how to judge their values.
+ * count atomically; {@link settleEnvelope} then judges the request on their values.
  */
 export type PreparedEnvelope =
   | { readonly decided: EnvelopeDecision }
@@ -27,8 +27,10 @@ export type PreparedEnvelope =
       readonly entries: readonly QuotaEntry[];
       /** Only check the counters: a step-up must not spend the budget. */
       readonly dryRun: boolean;
-      /** The decision on the counters as they were just before the request. */
-      settle(withinLimits: boolean, before: readonly number[]): EnvelopeDecision;
+      readonly envelope: Envelope;
+      readonly request: EnvelopeRequest;
+      readonly now: Date;
+      readonly plan: QuotaPlan;
     };
 
 /**
@@ -36,9 +38,9 @@ export type PreparedEnvelope =
  * decision; the quota store makes the counting atomic. The request is first judged as if
  * nothing had been used yet: what that refuses is refused without touching a counter. Otherwise
  * every counter the envelope limits is checked and incremented in one atomic step (only checked,
- * for a step-up) and `settle` judges the request again on the counters as they were just before
- * it — the same values the atomic step judged, so both agree and N concurrent requests across
- * replicas allow exactly the limit.
+ * for a step-up) and {@link settleEnvelope} judges the request again on the counters as they
+ * were just before it — the same values the atomic step judged, so both agree and N concurrent
+ * requests across replicas allow exactly the limit.
  */
 export function prepareEnvelope(
   grantId: string,
@@ -48,75 +50,98 @@ export function prepareEnvelope(
 ): PreparedEnvelope {
   const unused = evaluateEnvelope(envelope, request, NO_USAGE, now);
   if (unused.outcome === "deny" || envelope === undefined) return { decided: unused };
-  const plan = planQuotas(grantId, envelope, request, now);
-  if (plan.entries.length === 0) return { decided: unused };
+  const plan = planFor(grantId, envelope);
+  if (plan.counters.length === 0) return { decided: unused };
   return {
-    entries: plan.entries,
+    entries: quotaEntries(plan, grantId, request, now),
     dryRun: unused.outcome === "step_up",
-    settle(withinLimits, before) {
-      const decision = evaluateEnvelope(envelope, request, plan.countersBefore(before), now);
-      if (withinLimits || decision.outcome === "deny") return decision;
-      // Unreachable while both judge alike; if they ever disagree, the counters' refusal stands.
-      const full = plan.entries.findIndex(
-        (entry, index) => (before[index] ?? 0) + entry.increment > entry.limit,
-      );
-      return {
-        outcome: "deny",
-        reason: plan.reasons[full] ?? "rate_limited",
-        message: "A limit of the grant has been reached",
-      };
-    },
+    envelope,
+    request,
+    now,
+    plan,
   };
 }
 
+/** The decision on the counters as they were just before the request (`before`, in order). */
+export function settleEnvelope(
+  prepared: PreparedEnvelope & { decided?: undefined },
+  withinLimits: boolean,
+  before: readonly number[],
+): EnvelopeDecision {
+  const { envelope, request, now, plan, entries } = prepared;
+  const decision = evaluateEnvelope(envelope, request, countersBefore(plan, before), now);
+  if (withinLimits || decision.outcome === "deny") return decision;
+  // Unreachable while both judge alike; if they ever disagree, the counters' refusal stands.
+  const full = entries.findIndex(
+    (entry, index) => (before[index] ?? 0) + entry.increment > entry.limit,
+  );
+  return {
+    outcome: "deny",
+    reason: plan.counters[full]?.reason ?? "rate_limited",
+    message: "A limit of the grant has been reached",
+  };
+}
+
+/** One counter an envelope limits, as every request of its grant uses it. */
+interface PlannedCounter {
+  /** Names the counter within the grant: `rate:3600`, `burst`, `spend:EUR:86400`. */
+  readonly name: string;
+  readonly windowSeconds: number;
+  readonly limit: number;
+  /** Why it would refuse. */
+  readonly reason: EnvelopeDenyReason;
+  /** Spend counters: the currency a payment must be in to be added (others add 0). */
+  readonly currency?: string;
+  /** The key of the current window, kept while the window lasts. */
+  window?: { readonly start: number; readonly key: string; readonly expiresAt: Date };
+}
+
+/** The counters one grant's envelope limits, worked out once per envelope. */
 interface QuotaPlan {
-  readonly entries: QuotaEntry[];
-  /** Why each entry would refuse, in the order of `entries`. */
-  readonly reasons: EnvelopeDenyReason[];
-  countersBefore(before: readonly number[]): EnvelopeCounters;
+  readonly grantId: string;
+  readonly counters: readonly PlannedCounter[];
+  readonly rateIndex: number;
+  readonly burstIndex: number;
+  /** Spend counter key (`EUR:86400`) → its index in `counters`. */
+  readonly spendIndex: ReadonlyMap<string, number>;
 }
 
-// The counters one request touches: its rate and burst windows, and every spend cap (adding the
-// payment to caps of its currency, zero to the others, whose usage the answer still reports).
-function planQuotas(
-  grantId: string,
-  envelope: Envelope,
-  request: EnvelopeRequest,
-  now: Date,
-): QuotaPlan {
-  const entries: QuotaEntry[] = [];
-  const reasons: EnvelopeDenyReason[] = [];
-  const add = (
-    key: string,
-    increment: number,
-    limit: number,
-    windowSeconds: number,
-    why: EnvelopeDenyReason,
-  ) => {
-    const start = currentWindowStart(windowSeconds, now);
-    entries.push({
-      key: `grant:${grantId}:${key}:${start}`,
-      increment,
-      limit,
-      expiresAt: new Date((start + windowSeconds) * 1000),
-    });
-    reasons.push(why);
-  };
+// The envelopes are those of verified tokens, kept by the token cache: each is planned once.
+const plans = new WeakMap<Envelope, QuotaPlan>();
+
+function planFor(grantId: string, envelope: Envelope): QuotaPlan {
+  const known = plans.get(envelope);
+  if (known?.grantId === grantId) return known;
+  const plan = planQuotas(grantId, envelope);
+  plans.set(envelope, plan);
+  return plan;
+}
+
+// The counters one envelope limits: its rate and burst windows, and every spend cap (a payment
+// is added to caps of its currency, zero to the others, whose usage the answer still reports).
+function planQuotas(grantId: string, envelope: Envelope): QuotaPlan {
+  const counters: PlannedCounter[] = [];
   const rate = envelope.rate_limit;
   let rateIndex = -1;
   let burstIndex = -1;
   if (rate !== undefined) {
-    rateIndex = entries.length;
-    add(`rate:${rate.window_seconds}`, 1, rate.max_requests, rate.window_seconds, "rate_limited");
+    rateIndex = counters.length;
+    counters.push({
+      name: `rate:${rate.window_seconds}`,
+      windowSeconds: rate.window_seconds,
+      limit: rate.max_requests,
+      reason: "rate_limited",
+    });
     if (rate.burst !== undefined) {
-      burstIndex = entries.length;
-      add("burst", 1, rate.burst, 1, "burst_limited");
+      burstIndex = counters.length;
+      counters.push({
+        name: "burst",
+        windowSeconds: 1,
+        limit: rate.burst,
+        reason: "burst_limited",
+      });
     }
   }
-  const payment =
-    request.amount === undefined
-      ? undefined
-      : tryParseAmount(request.amount.amount, request.amount.currency);
   const spendIndex = new Map<string, number>();
   for (const cap of envelope.spend_caps ?? []) {
     const counter = spendCounterKey(cap.currency, cap.window_seconds);
@@ -125,26 +150,58 @@ function planQuotas(
     const known = spendIndex.get(counter);
     if (known !== undefined) {
       // Two caps on one counter: the smaller one binds.
-      const entry = entries[known] as QuotaEntry;
-      entries[known] = { ...entry, limit: Math.min(entry.limit, limit) };
+      const planned = counters[known] as PlannedCounter;
+      counters[known] = { ...planned, limit: Math.min(planned.limit, limit) };
       continue;
     }
-    const charge =
-      payment?.ok === true && request.amount?.currency === cap.currency ? payment.minor : 0;
-    spendIndex.set(counter, entries.length);
-    add(`spend:${counter}`, charge, limit, cap.window_seconds, "spend_cap_exceeded");
+    spendIndex.set(counter, counters.length);
+    counters.push({
+      name: `spend:${counter}`,
+      windowSeconds: cap.window_seconds,
+      limit,
+      reason: "spend_cap_exceeded",
+      currency: cap.currency,
+    });
   }
-  return {
-    entries,
-    reasons,
-    countersBefore(before) {
-      const spent: Record<string, number> = {};
-      for (const [counter, index] of spendIndex) spent[counter] = before[index] ?? 0;
-      return {
-        requestsInWindow: rateIndex < 0 ? 0 : (before[rateIndex] ?? 0),
-        requestsInBurstWindow: burstIndex < 0 ? 0 : (before[burstIndex] ?? 0),
-        spent,
+  return { grantId, counters, rateIndex, burstIndex, spendIndex };
+}
+
+function quotaEntries(
+  plan: QuotaPlan,
+  grantId: string,
+  request: EnvelopeRequest,
+  now: Date,
+): QuotaEntry[] {
+  const payment =
+    request.amount === undefined
+      ? undefined
+      : tryParseAmount(request.amount.amount, request.amount.currency);
+  const paid = payment?.ok === true ? payment.minor : 0;
+  const entries: QuotaEntry[] = [];
+  for (const counter of plan.counters) {
+    const start = currentWindowStart(counter.windowSeconds, now);
+    let window = counter.window;
+    if (window?.start !== start) {
+      window = {
+        start,
+        key: `grant:${grantId}:${counter.name}:${start}`,
+        expiresAt: new Date((start + counter.windowSeconds) * 1000),
       };
-    },
+      counter.window = window;
+    }
+    const increment =
+      counter.currency === undefined ? 1 : request.amount?.currency === counter.currency ? paid : 0;
+    entries.push({ key: window.key, increment, limit: counter.limit, expiresAt: window.expiresAt });
+  }
+  return entries;
+}
+
+function countersBefore(plan: QuotaPlan, before: readonly number[]): EnvelopeCounters {
+  const spent: Record<string, number> = {};
+  for (const [counter, index] of plan.spendIndex) spent[counter] = before[index] ?? 0;
+  return {
+    requestsInWindow: plan.rateIndex < 0 ? 0 : (before[plan.rateIndex] ?? 0),
+    requestsInBurstWindow: plan.burstIndex < 0 ? 0 : (before[plan.burstIndex] ?? 0),
+    spent,
   };
 }

@@ -15,6 +15,41 @@ export interface VerifierMetrics {
   readonly decisionLogFailures: Counter;
 }
 
+/** How a decision is counted: `step_up` apart from other denials. */
+export type DecisionOutcome = "allow" | "deny" | "step_up";
+
+/**
+ * Counts one decision and its latency on label children bound once per label value (a lookup
+ * instead of prom-client hashing a labels object on every request).
+ */
+export interface DecisionCounter {
+  count(outcome: DecisionOutcome, reason: string, seconds: number): void;
+}
+
+export function createDecisionCounter(metrics: VerifierMetrics): DecisionCounter {
+  const decisions = new Map<string, ReturnType<VerifierMetrics["decisions"]["labels"]>>();
+  const durations = new Map<
+    DecisionOutcome,
+    ReturnType<VerifierMetrics["verifyDuration"]["labels"]>
+  >();
+  return {
+    count(outcome, reason, seconds) {
+      let decision = decisions.get(reason);
+      if (decision === undefined) {
+        decision = metrics.decisions.labels({ outcome, reason });
+        decisions.set(reason, decision);
+      }
+      decision.inc();
+      let duration = durations.get(outcome);
+      if (duration === undefined) {
+        duration = metrics.verifyDuration.labels({ outcome });
+        durations.set(outcome, duration);
+      }
+      duration.observe(seconds);
+    },
+  };
+}
+
 export interface VerifierMetricsSources {
   /** Decision records waiting to be sent, read at each scrape. */
   readonly bufferedDecisions: () => number;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   AgentAuthError,
   decodeCompactJws,
@@ -23,6 +24,15 @@ export interface TokenVerifierOptions {
 export interface VerifiedToken extends VerifyAccessTokenResult {
   /** Whether this token's signature was checked on an earlier request (the warm path). */
   readonly cached: boolean;
+  /** The token's RFC 9449 `ath` (SHA-256, base64url), computed once per token. */
+  readonly ath: string;
+}
+
+interface CachedToken {
+  readonly token: string;
+  readonly audience: string;
+  /** What a later request is answered: the result, marked as cached. */
+  readonly hit: VerifiedToken;
 }
 
 /**
@@ -35,11 +45,18 @@ export interface VerifiedToken extends VerifyAccessTokenResult {
  */
 export interface TokenVerifier {
   verify(token: string, audience: string, now: Date): Promise<VerifiedToken>;
+  /** Whether `token` (its exact text) has been verified and is remembered. */
+  has(token: string): boolean;
   readonly size: number;
 }
 
+// Entries are found by the token's signature segment, far shorter to hash than the whole token
+// and as distinctive; the whole text is then compared.
+const signatureOf = (token: string) => token.slice(token.lastIndexOf(".") + 1);
+
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const verified = new Map<string, VerifyAccessTokenResult>();
+  // By the token's signature; an AgentAuth token has one audience, kept with it.
+  const verified = new Map<string, CachedToken>();
   options.jwks.onChange(() => verified.clear());
 
   const verifyWithKeys = (token: string, audience: string, now: Date) => {
@@ -59,13 +76,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   return {
     async verify(token, audience, now) {
-      const cacheKey = `${audience} ${token}`;
-      const hit = verified.get(cacheKey);
-      if (hit !== undefined) {
-        if (now.getTime() / 1000 < hit.claims.exp + options.clockSkewSeconds) {
-          return { ...hit, cached: true };
-        }
-        verified.delete(cacheKey);
+      const signature = signatureOf(token);
+      const cached = verified.get(signature);
+      if (cached !== undefined && cached.token === token && cached.audience === audience) {
+        const { hit } = cached;
+        if (now.getTime() / 1000 < hit.claims.exp + options.clockSkewSeconds) return hit;
+        verified.delete(signature);
         throw new AgentAuthError("ERR_TOKEN_EXPIRED", "The access token has expired");
       }
       let result: VerifyAccessTokenResult;
@@ -78,12 +94,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (typeof kid !== "string" || !(await options.jwks.refreshForKid(kid))) throw error;
         result = await verifyWithKeys(token, audience, now);
       }
+      const ath = createHash("sha256").update(token).digest("base64url");
       if (options.cacheSize > 0) {
-        if (verified.size >= options.cacheSize)
+        if (cached === undefined && verified.size >= options.cacheSize)
           verified.delete(verified.keys().next().value as string);
-        verified.set(cacheKey, result);
+        verified.set(signature, { token, audience, hit: { ...result, cached: true, ath } });
       }
-      return { ...result, cached: false };
+      return { ...result, cached: false, ath };
+    },
+    has(token) {
+      return verified.get(signatureOf(token))?.token === token;
     },
     get size() {
       return verified.size;

@@ -13,7 +13,7 @@ import {
 import { type AdmissionStore, type RevocationSet, StateError } from "@agentauth/state";
 import type { Clock } from "../clock.js";
 import { type DenyReason, reasonForCoreError, responseForReason } from "../decisions/reasons.js";
-import { prepareEnvelope } from "../envelope/enforce-envelope.js";
+import { prepareEnvelope, settleEnvelope } from "../envelope/enforce-envelope.js";
 import type { TokenVerifier, VerifiedToken } from "../tokens/token-verifier.js";
 import type { CheckedVerifyRequest } from "./verify-request-shape.js";
 
@@ -82,14 +82,13 @@ export async function verifyRequest(
   const authorization = request.authorization;
   if (authorization === undefined || authorization === "")
     return deny("token_missing", "The request carries no access token");
-  const scheme = /^DPoP (\S+)$/i.exec(authorization);
-  if (scheme === null) {
+  const token = readDpopToken(authorization, deps.tokens);
+  if (token === undefined) {
     return deny(
       "dpop_scheme_required",
       "AgentAuth tokens are DPoP-bound: send them as Authorization: DPoP <token>",
     );
   }
-  const token = scheme[1] as string;
 
   let verified: VerifiedToken;
   try {
@@ -117,6 +116,7 @@ export async function verifyRequest(
       expectedUrl: request.url,
       now,
       accessToken: token,
+      accessTokenHash: verified.ath,
       expectedJkt: claims.cnf.jkt,
       // Called last, once every other rule has passed: the record is written by the admission.
       markJtiUsed: (jti, { jkt, expiresAt }) => {
@@ -126,7 +126,7 @@ export async function verifyRequest(
       },
       keyCache: deps.keyCache,
       clockSkewSeconds: deps.clockSkewSeconds,
-      ...(deps.nonceSource === undefined ? {} : { nonceSource: deps.nonceSource }),
+      nonceSource: deps.nonceSource,
     });
   } catch (error) {
     return deniedBy(error, deny, who);
@@ -158,7 +158,7 @@ export async function verifyRequest(
       dryRun: prepared.dryRun,
     });
     if (admitted.replayed) return replayed();
-    decision = prepared.settle(admitted.withinLimits, admitted.before);
+    decision = settleEnvelope(prepared, admitted.withinLimits, admitted.before);
   }
   switch (decision.outcome) {
     case "deny":
@@ -180,7 +180,10 @@ export async function verifyRequest(
         decision: "allow",
         reason: "ok",
         message: "Allowed",
-        ...who,
+        agent: claims.sub,
+        grant: claims.grant_id,
+        human: claims.human_id,
+        token_id: claims.jti,
         capability,
         remaining: decision.remaining,
         respond: { status: 200, headers: nonce === undefined ? {} : { "DPoP-Nonce": nonce } },
@@ -189,6 +192,18 @@ export async function verifyRequest(
 }
 
 const FRESH = Promise.resolve(true);
+const DPOP_SCHEME = /^DPoP $/i;
+const ONE_WORD = /^\S+$/;
+
+/**
+ * The token of `Authorization: DPoP <token>` (the scheme in any case, one space, one word), or
+ * `undefined`. A token verified before is known to be one word without looking at it again.
+ */
+function readDpopToken(authorization: string, tokens: TokenVerifier): string | undefined {
+  if (!DPOP_SCHEME.test(authorization.slice(0, 5))) return undefined;
+  const token = authorization.slice(5);
+  return tokens.has(token) || ONE_WORD.test(token) ? token : undefined;
+}
 
 type Deny = (reason: DenyReason, message: string, extra?: Partial<VerifyAnswer>) => VerifyAnswer;
 
