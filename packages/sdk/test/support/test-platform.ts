@@ -1,26 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   createDatabase,
-  createFileSigner,
-  createPgSigningKeyStore,
-  createRegistry,
-  createSigningKeyRing,
-  ensureFirstHumanInvitation,
   findMigrationsDir,
   migrateToLatest,
   type Registry,
 } from "@agentauth/registry";
 import {
   approve,
-  createHumanClient,
   createPaymentsProvider,
-  createSoftwareAuthenticator,
   type HumanClient,
   PAYMENTS,
+  startTestRegistryServer,
 } from "@agentauth/registry/testing";
 import {
   createMemoryAdmissionStore,
@@ -143,49 +134,18 @@ export async function startTestPlatform(backend: Backend): Promise<TestPlatform>
     const database = await openDatabase(backend, cleanups);
     const state = await openState(backend, cleanups);
 
-    const registryServer = createServer();
-    const registryUrl = await listen(registryServer);
-    cleanups.push(() => close(registryServer));
-    const keyDir = await mkdtemp(join(tmpdir(), "agentauth-sdk-registry-"));
-    cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
-    const signingKeyFile = join(keyDir, "signing-key.pem");
-    const keyRing = createSigningKeyRing({
-      signer: await createFileSigner(signingKeyFile),
-      reloadSigner: () => createFileSigner(signingKeyFile),
-      store: createPgSigningKeyStore(database),
-      now: () => clock.now(),
-    });
-    await keyRing.activate();
-    const registry = createRegistry({
+    // The registry's public URL is its socket, so DPoP `htu` checks are the production ones.
+    const test = await startTestRegistryServer({
       db: database,
       clock,
-      logger: pino({ level: "silent" }),
-      publicUrl: registryUrl,
-      rpId: "localhost",
-      rpName: "AgentAuth SDK tests",
-      keyRing,
       replayStore: state.registryReplayStore,
-      revocationBus: state.revocationBus,
       limiter: state.limiter,
+      revocationBus: state.revocationBus,
       keyDirectory: state.keyDirectory,
       decisionLog: state.decisionLog,
-      dpopNonceSecret: randomBytes(32),
-      accessTokenLifetimeSeconds: 600,
-      readinessChecks: {},
     });
-    registryServer.on("request", registry.app);
-    registry.start();
-    cleanups.push(() => registry.stop());
-
-    const invitation = await ensureFirstHumanInvitation(database, {
-      publicUrl: registryUrl,
-      now: clock.now(),
-    });
-    if (invitation === undefined) throw new Error("expected an empty database");
-    const admin = createHumanClient(registry.app, {
-      authenticator: createSoftwareAuthenticator({ rpId: "localhost", origin: registryUrl }),
-    });
-    await admin.enrol(invitation, { displayName: "Ada" });
+    cleanups.push(() => test.close());
+    const { registry, admin, url: registryUrl } = test;
     const { apiKey } = await createPaymentsProvider(admin);
 
     const verifier: Verifier = createVerifier({
