@@ -202,7 +202,7 @@ export async function launch(options: LaunchOptions): Promise<number> {
           "",
         ]),
     "  Then create an agent enrolment code in the approval app (Agents) and run the demo agent:",
-    `    node ${relative(process.cwd(), join(options.root, DEMO_AGENT)) || DEMO_AGENT} --code <code>`,
+    `    ${demoCommand(options.root, config, providers)}`,
     "",
     "  Ctrl+C stops everything.",
     "",
@@ -217,6 +217,30 @@ export async function launch(options: LaunchOptions): Promise<number> {
   else say("Stopping…");
   await stopAll();
   return outcome.kind === "failed" ? 1 : 0;
+}
+
+/** The demo agent's command line, with the URLs that differ from its defaults. */
+function demoCommand(
+  root: string,
+  config: PlatformConfig,
+  providers: ReadonlyArray<{ provider: DemoServiceProvider; url: string }>,
+): string {
+  const parts = [
+    `node ${relative(process.cwd(), join(root, DEMO_AGENT)) || DEMO_AGENT}`,
+    "--code <code>",
+  ];
+  if (config.registry.publicUrl !== "http://localhost:4000")
+    parts.push(`--registry ${config.registry.publicUrl}`);
+  for (const { provider, url } of providers) {
+    const flag = EXAMPLES[provider.id]?.name;
+    if (flag !== undefined && url !== `http://localhost:${provider.defaultPort}`)
+      parts.push(`--${flag} ${url}`);
+  }
+  if (config.registry.dataDir !== ".data")
+    parts.push(
+      `--key-file ${join(resolve(root, config.registry.dataDir), "demo-agent", "agent-key.json")}`,
+    );
+  return parts.join(" ");
 }
 
 function isReadyLine(line: string): boolean {
