@@ -6,5 +6,8 @@
 import { fileURLToPath } from "node:url";
 import { launch } from "../examples/embedded-platform/dist/src/launcher/launch.js";
 
-const code = await launch({ root: fileURLToPath(new URL("..", import.meta.url)), env: process.env });
+const code = await launch({
+  root: fileURLToPath(new URL("..", import.meta.url)),
+  env: process.env,
+});
 process.exit(code);
