@@ -219,7 +219,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     showRequest(say, "Step-up: this one payment of 30.00 EUR", stepUp);
     await stepUp.waitForApproval(waitOptions);
     say(
-      `     Approved; 30.00 EUR: ${await pay((input, init) => stepUpAgent.fetch(input, { ...init, serviceProvider: paymentsId }), "30.00", "Dinner")}`,
+      `     Approved; 30.00 EUR under the step-up grant: ${await pay((input, init) => stepUpAgent.fetch(input, { ...init, serviceProvider: paymentsId }), "30.00", "Dinner")}`,
     );
     await stepUpAgent.revokeGrant(paymentsId);
   }
@@ -245,6 +245,14 @@ function showRequest(say: (line: string) => void, what: string, request: GrantRe
   say(`     Code:       ${request.userCode} (check the approval app shows the same)`);
 }
 
+/** `19 h 38 min`, `4 min`, `12 s`. */
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60) % 60;
+  const hours = Math.floor(seconds / 3600);
+  return hours === 0 ? `${minutes} min` : `${hours} h ${minutes} min`;
+}
+
 function shorten(token: string): string {
   return `${token.slice(0, 9)}…`;
 }
@@ -266,7 +274,7 @@ function describeRefusal(error: AgentAuthSdkError): string {
       return `step-up required${above === undefined ? "" : ` above ${above.amount} ${above.currency}`}: the human must approve this one`;
     }
     case "ERR_INSUFFICIENT_CAPABILITY":
-      return `refused, ${error.reason ?? "insufficient_scope"}${error.retryAfterSeconds === undefined ? "" : ` (the window reopens in ${error.retryAfterSeconds} s)`}`;
+      return `refused, ${error.reason ?? "insufficient_scope"}${error.retryAfterSeconds === undefined ? "" : ` (the window reopens in ${duration(error.retryAfterSeconds)})`}`;
     case "ERR_TASK_REVOKED":
       return "refused before it leaves the agent: ERR_TASK_REVOKED";
     default:

@@ -130,10 +130,10 @@ describe(`the demo agent script (${testBackend().name})`, () => {
     expect(output).toContain(
       "30.00 EUR: step-up required above 25.00 EUR: the human must approve this one",
     );
-    expect(output).toMatch(/Approved; 30\.00 EUR: paid \(pay_\S+\)/);
+    expect(output).toMatch(/Approved; 30\.00 EUR under the step-up grant: paid \(pay_\S+\)/);
     expect(output).toMatch(/24\.00 EUR: paid \(pay_\S+\), 13\.50 EUR left today/);
     expect(output).toMatch(
-      /20\.00 EUR: refused, spend_cap_exceeded \(the window reopens in \d+ s\)/,
+      /20\.00 EUR: refused, spend_cap_exceeded \(the window reopens in (\d+ h )?\d+ (min|s)\)/,
     );
     expect(output).toContain(
       "Summary: 12.50 paid, 20.00 capability_not_granted, 1.00 ERR_TASK_REVOKED, 45.00 transaction_limit_exceeded, 30.00 step_up_required, 30.00 paid, 24.00 paid, 20.00 spend_cap_exceeded",
