@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,9 +75,12 @@ function launch(env: Record<string, string>): Launched {
   };
 }
 
-/** Ctrl+C: SIGINT to the launcher, which stops every part and exits. */
-async function interrupt(launched: Launched): Promise<number | null> {
-  launched.child.kill("SIGINT");
+/** Ctrl+C (SIGINT), or SIGTERM, to the launcher, which stops every part and exits. */
+async function interrupt(
+  launched: Launched,
+  signal: "SIGINT" | "SIGTERM" = "SIGINT",
+): Promise<number | null> {
+  launched.child.kill(signal);
   return launched.exited;
 }
 
@@ -209,8 +212,13 @@ async function checkFreshStart(launched: Launched, ports: Ports, dataDir: string
 }
 
 /** After Ctrl+C: exit 0, every part said it stopped, nothing listens any more. */
-async function checkStopped(launched: Launched, ports: Ports, parts: string[]) {
-  expect(await interrupt(launched)).toBe(0);
+async function checkStopped(
+  launched: Launched,
+  ports: Ports,
+  parts: string[],
+  signal: "SIGINT" | "SIGTERM" = "SIGINT",
+) {
+  expect(await interrupt(launched, signal)).toBe(0);
   for (const part of parts) {
     expect(launched.lines.join("\n")).toMatch(new RegExp(`${part}\\s+\\| exited \\(0\\)`));
   }
@@ -253,8 +261,49 @@ describe("npm start on embedded defaults", () => {
       const file = join(dataDir, "examples", `${name}.api-key`);
       expect((await readFile(file, "utf8")).trim()).toBe(key);
     }
-    await checkStopped(running, ports, ["platform", "exchange", "payments"]);
+    await checkStopped(running, ports, ["platform", "exchange", "payments"], "SIGTERM");
     running = undefined;
+  });
+
+  it("stops everything, exit code 1, when an example dies", { timeout: 120_000 }, async () => {
+    const loose = join(dataDir, "loose.api-key");
+    await writeFile(loose, `aask_${"A".repeat(11)}_${"b".repeat(43)}\n`, { mode: 0o644 });
+    await chmod(loose, 0o644);
+    const ports = await freePorts();
+    const launched = launch({
+      ...portEnv(ports),
+      AGENTAUTH_DATA_DIR: dataDir,
+      EXCHANGE_VERIFIER_API_KEY_FILE: loose,
+    });
+    expect(await launched.exited).toBe(1);
+    const output = launched.lines.join("\n");
+    expect(output).toMatch(/exchange\s+\|.*is accessible to other users/);
+    expect(output).toContain("exchange stopped; stopping everything.");
+    expect(output).toMatch(/platform\s+\| exited \(0\)/);
+    expect(output).not.toContain("aask_AAAAAAAAAAA_");
+    expect(await answers(`http://localhost:${ports.registry}/health/live`)).toBe(0);
+  });
+
+  it("runs only the registry and the verifier without the demo service providers", {
+    timeout: 120_000,
+  }, async () => {
+    const ports = await freePorts();
+    const launched = launch({
+      ...portEnv(ports),
+      AGENTAUTH_DATA_DIR: dataDir,
+      AGENTAUTH_DEMO_SERVICE_PROVIDERS: "false",
+    });
+    try {
+      await launched.waitFor(/Ctrl\+C stops everything/);
+      expect(await answers(`http://localhost:${ports.registry}/health/ready`)).toBe(200);
+      expect(await answers(`http://localhost:${ports.verifier}/health/ready`)).toBe(200);
+      expect(await interrupt(launched)).toBe(0);
+      const output = launched.lines.join("\n");
+      expect(output).not.toContain("Exchange (example)");
+      expect(output).not.toMatch(/^(exchange|payments)\s+\|/m);
+    } finally {
+      launched.child.kill("SIGKILL");
+    }
   });
 
   it("refuses a bad configuration, listing every bad variable, and starts nothing", async () => {
