@@ -77,14 +77,14 @@ export interface TestRegistryState {
   readonly revocationBus?: RevocationBus;
   readonly keyDirectory?: ServiceProviderKeyDirectory;
   readonly decisionLog?: DecisionLog;
-  /** Where the registry marks the DPoP proofs (`jti`) it has seen. */
+}
+
+/** How a test registry is built: its state, the URL it is reached at and its clock. */
+export interface TestRegistryOptions extends TestRegistryState {
+  /** Where the registry marks the single-use values (DPoP and assertion `jti`s) it has seen. */
   readonly replayStore?: ReplayStore;
   /** The registry's rate limits (enrolment, grant requests). */
   readonly limiter?: FixedWindowLimiter;
-}
-
-/** How a test registry is built: its shared state, and where and when it runs. */
-export interface TestRegistryOptions extends TestRegistryState {
   /**
    * The URL the registry is reached at, without a trailing slash; default {@link PUBLIC_URL}.
    * Serve `registry.app` there (or use `startTestRegistryServer`, which does) when something
