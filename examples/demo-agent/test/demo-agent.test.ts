@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
+  freePort,
   type GuardedServiceProvider,
   startGuardedServiceProvider,
   startTestPlatform,
@@ -30,7 +31,18 @@ interface DemoRun {
   readonly approved: string[];
 }
 
-function runDemoScript(test: TestPlatform, args: string[]): Promise<DemoRun> {
+/** What the test, playing the human, does with each request the script prints. */
+type Decision = "approve" | "deny" | "ignore";
+
+function runDemoScript(
+  test: TestPlatform,
+  args: string[],
+  options: {
+    readonly decide?: (requestId: string) => Decision;
+    /** Called with the child once the script waits for the human. */
+    readonly onWaiting?: (child: ChildProcess) => void;
+  } = {},
+): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: { PATH: process.env.PATH ?? "" },
@@ -38,21 +50,27 @@ function runDemoScript(test: TestPlatform, args: string[]): Promise<DemoRun> {
     });
     const lines: string[] = [];
     const approved: string[] = [];
-    const approvals: Promise<unknown>[] = [];
+    const decisions: Promise<unknown>[] = [];
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         lines.push(line);
+        if (line.includes("Waiting for the human")) options.onWaiting?.(child);
         const link = /Approve at: (\S+)/.exec(line);
         if (link === null) return;
         const requestId = new URL(link[1] as string).pathname.split("/").pop() as string;
-        approvals.push(
-          test.approve(requestId).then(({ grantId }) => approved.push(grantId), reject),
-        );
+        const decision = options.decide?.(requestId) ?? "approve";
+        if (decision === "approve") {
+          decisions.push(
+            test.approve(requestId).then(({ grantId }) => approved.push(grantId), reject),
+          );
+        } else if (decision === "deny") {
+          decisions.push(test.deny(requestId, "Not today").catch(reject));
+        }
       });
     }
     child.once("error", reject);
     child.once("exit", (code) => {
-      Promise.all(approvals).then(() => resolve({ code, lines, approved }), reject);
+      Promise.all(decisions).then(() => resolve({ code, lines, approved }), reject);
     });
   });
 }
@@ -163,6 +181,41 @@ describe(`the demo agent script (${testBackend().name})`, () => {
     expect(run.code, output).toBe(0);
     expect(output).toMatch(/Already enrolled as agent agt_\S+/);
     expect(run.approved).toHaveLength(3);
+  });
+
+  it("explains a denial, and stops on Ctrl+C while it waits", async () => {
+    const keyFile = join(dir, "denied-key.json");
+    const own = (extra: string[]) => [...argsFor(extra).slice(2), "--key-file", keyFile];
+    let first = true;
+    const denied = await runDemoScript(test, own(["--code", await test.enrolmentCode()]), {
+      decide: () => {
+        const decision = first ? "deny" : "ignore";
+        first = false;
+        return decision;
+      },
+    });
+    expect(denied.code).toBe(1);
+    expect(denied.lines.join("\n")).toContain("The human denied the request: Not today.");
+
+    const interrupted = await runDemoScript(test, own([]), {
+      decide: () => "ignore",
+      onWaiting: (child) => child.kill("SIGINT"),
+    });
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.lines.join("\n")).toContain("Stopped.");
+  });
+
+  it("says so when the platform is not running", async () => {
+    const run = await runDemoScript(test, [
+      "--key-file",
+      join(dir, "unreachable-key.json"),
+      "--code",
+      "ANY-CODE",
+      "--registry",
+      `http://localhost:${await freePort()}`,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.lines.join("\n")).toContain("Is the platform running (npm start)?");
   });
 
   it("explains a refused enrolment code, and a missing one", async () => {
