@@ -51,6 +51,20 @@ describe("HttpResponseReader", () => {
     ]);
   });
 
+  it("reads header names in any case, values with spaces, and a status line without a reason", () => {
+    expect(
+      read([
+        "HTTP/1.1 200\r\ncontent-length:2\r\n\r\nok",
+        "HTTP/1.0 503 Busy\r\nCONTENT-LENGTH:  4 \r\nX-Y: a:b\r\n\r\nbusy",
+        "HTTP/1.1 201 Created\r\nX-Content-Length: 99\r\nContent-Length: 0\r\n\r\n",
+      ]),
+    ).toEqual([
+      [200, "ok"],
+      [503, "busy"],
+      [201, ""],
+    ]);
+  });
+
   it("knows when it holds part of a response", () => {
     const reader = new HttpResponseReader(() => {});
     reader.push(Buffer.from(response(200, allow).slice(0, 20)));
@@ -71,6 +85,10 @@ describe("HttpResponseReader", () => {
       /bad Content-Length/,
     );
     refuse("SSH-2.0-OpenSSH\r\n\r\n", /Not an HTTP\/1.x response/);
+    refuse("HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n", /Not an HTTP\/1.x response/);
+    refuse("HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", /Not an HTTP\/1.x response/);
+    refuse("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", /bad Content-Length/);
+    refuse("HTTP/1.1 200 OK\r\nContent-Length: 1234567890\r\n\r\n", /bad Content-Length/);
     expect(() => read([`HTTP/1.1 200 OK\r\nX: ${"y".repeat(20_000)}`])).toThrow(/too long/);
   });
 });

@@ -36,8 +36,14 @@ export type { WindowOptions } from "./measured-window.js";
 export type { BenchAgentKey } from "./node-dpop-key.js";
 export { createNodeDpopKey } from "./node-dpop-key.js";
 export { serializeHttpRequest } from "./raw-http-request.js";
-export type { RawLoadOptions, RawOpenLoopOptions } from "./raw-load-loops.js";
+export type {
+  RawLoadOptions,
+  RawOpenLoopMeasurement,
+  RawOpenLoopOptions,
+} from "./raw-load-loops.js";
 export { runRawClosedLoop, runRawLivenessLoop, runRawOpenLoop } from "./raw-load-loops.js";
+export type { RequestQueue } from "./request-queue.js";
+export { createRequestQueue } from "./request-queue.js";
 export type { BenchmarkScope } from "./run-benchmark.js";
 export { runBenchmark } from "./run-benchmark.js";
 export type { ServiceProcess, StartServiceProcessOptions } from "./service-process.js";

@@ -96,14 +96,19 @@ export interface LoadProcess<M extends LoadProcessMethods> {
 
 /**
  * Forks `script` (a module that calls {@link serveLoadProcess}) as the benchmark's load process,
- * so generating load never competes with the measured service for its event loop. One call is
- * measured at a time; it is killed when the benchmark ends.
+ * so generating load never competes with the measured service for its event loop (`execArgv`:
+ * its Node options, e.g. `--expose-gc` to collect before a run). One call is measured at a time;
+ * it is killed when the benchmark ends.
  */
 export function startLoadProcess<M extends LoadProcessMethods>(
   scope: BenchmarkScope,
   script: string,
+  options: { readonly execArgv?: readonly string[] } = {},
 ): LoadProcess<M> {
-  const child = fork(script, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(script, [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
+  });
   if (child.pid === undefined) throw new Error("could not start the load process");
   let exit: string | undefined;
   let nextId = 0;

@@ -244,6 +244,10 @@ describe("runRawOpenLoop", () => {
       check: isAllow,
     });
     expect(measurement.latencyMs.max).toBeGreaterThan(100);
+    // Written once a connection is free: from then on, the service answered in about 20 ms.
+    expect(measurement.fromSendLatencyMs.count).toBe(measurement.latencyMs.count);
+    expect(measurement.fromSendLatencyMs.max).toBeLessThan(measurement.latencyMs.max);
+    expect(measurement.fromSendLatencyMs.p50).toBeGreaterThanOrEqual(19);
     expect(measurement.completed).toBe(
       Math.round(measurement.offeredPerSecond * measurement.seconds),
     );

@@ -1,6 +1,8 @@
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { HttpResponseReader } from "./http-response-reader.js";
+import type { LatencySummary } from "./latency.js";
+import { summarizeLatencies } from "./latency.js";
 import type { LoadMeasurement, OpenLoopMeasurement } from "./load-loops.js";
 import { startWindow, type WindowOptions } from "./measured-window.js";
 import { serializeHttpRequest } from "./raw-http-request.js";
@@ -26,10 +28,15 @@ interface Connection {
   readonly socket: Socket;
   /** When the request in flight was sent (closed loop) or was due (open loop); NaN when idle. */
   since: number;
+  /** When the request in flight was written. */
+  sentAt: number;
 }
 
-/** Told of each checked answer: on which connection, from when it counts, when it ended. */
-type Answered = (connection: Connection, since: number, at: number) => void;
+/**
+ * Told of each checked answer: on which connection, from when it counts, when it was written
+ * and when it ended.
+ */
+type Answered = (connection: Connection, since: number, sentAt: number, at: number) => void;
 
 /**
  * A load generator as cheap as wrk, so that on a small machine the load process leaves the
@@ -47,7 +54,7 @@ export function runRawClosedLoop(options: RawLoadOptions): Promise<LoadMeasureme
   return drive(options, latencies, (pool) => {
     for (const connection of pool.connections) pool.send(connection, performance.now());
     return {
-      answered(connection, since, at) {
+      answered(connection, since, _sentAt, at) {
         if (pool.window.counts(at)) latencies.push(at - since);
         if (!pool.stopping()) pool.send(connection, performance.now());
       },
@@ -62,10 +69,20 @@ export function runRawClosedLoop(options: RawLoadOptions): Promise<LoadMeasureme
  * first free one, and that wait counts. Latency runs from each request's scheduled time to the
  * end of its response, for the requests scheduled inside the window, all awaited.
  */
-export async function runRawOpenLoop(options: RawOpenLoopOptions): Promise<OpenLoopMeasurement> {
+export interface RawOpenLoopMeasurement extends OpenLoopMeasurement {
+  /**
+   * The same answers' latency from when each request was actually written: the service's
+   * response time alone, without the load process's own lateness (its 1 ms timer, its stalls)
+   * or a wait for a free connection, which `latencyMs` counts.
+   */
+  readonly fromSendLatencyMs: LatencySummary;
+}
+
+export async function runRawOpenLoop(options: RawOpenLoopOptions): Promise<RawOpenLoopMeasurement> {
   if (!(options.ratePerSecond > 0)) throw new TypeError("ratePerSecond must be positive");
   const intervalMs = 1000 / options.ratePerSecond;
   const latencies: number[] = [];
+  const fromSend: number[] = [];
   let offered = 0;
   const { measurement } = await drive(options, latencies, (pool) => {
     const idle = [...pool.connections];
@@ -91,8 +108,11 @@ export async function runRawOpenLoop(options: RawOpenLoopOptions): Promise<OpenL
     };
     tick();
     return {
-      answered(connection, since, at) {
-        if (pool.window.counts(since)) latencies.push(at - since);
+      answered(connection, since, sentAt, at) {
+        if (pool.window.counts(since)) {
+          latencies.push(at - since);
+          fromSend.push(at - sentAt);
+        }
         if (waitingFrom < waiting.length) {
           pool.send(connection, waiting[waitingFrom++] as number);
           if (waitingFrom > 1024 && waitingFrom * 2 > waiting.length) {
@@ -109,7 +129,11 @@ export async function runRawOpenLoop(options: RawOpenLoopOptions): Promise<OpenL
       },
     };
   });
-  return { ...measurement, offeredPerSecond: offered / measurement.seconds };
+  return {
+    ...measurement,
+    offeredPerSecond: offered / measurement.seconds,
+    fromSendLatencyMs: summarizeLatencies(fromSend),
+  };
 }
 
 interface Pool {
@@ -140,7 +164,11 @@ async function drive(
       open(options.targets[index % options.targets.length] as string),
     ),
   );
-  const connections: Connection[] = sockets.map((socket) => ({ socket, since: Number.NaN }));
+  const connections: Connection[] = sockets.map((socket) => ({
+    socket,
+    since: Number.NaN,
+    sentAt: Number.NaN,
+  }));
   const window = startWindow(options);
   let failure: Error | undefined;
   let dry = false;
@@ -166,6 +194,7 @@ async function drive(
         return;
       }
       connection.since = since;
+      connection.sentAt = performance.now();
       inFlight++;
       connection.socket.write(request);
     },
@@ -190,7 +219,7 @@ async function drive(
         fail(new Error(problem));
         return;
       }
-      driver.answered(connection, since, at);
+      driver.answered(connection, since, connection.sentAt, at);
       pool.settle();
     });
     connection.socket.on("data", (chunk: Buffer) => {

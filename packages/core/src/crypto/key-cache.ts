@@ -10,7 +10,8 @@ export interface ResolvedKey {
 
 /**
  * A bounded LRU of work derived from public keys: imported keys with their thumbprints, and
- * validated DPoP proof headers (an agent sends the same header with every proof). Importing a
+ * validated DPoP proof headers (an agent sends the same header with every proof); and of the
+ * validated `authorization_details` of access tokens (the tokens of one grant carry the same). Importing a
  * JWK costs about twice a signature check and a thumbprint costs a hash, so a warm verification
  * does neither. Entries are keyed by exact input text, so a hit can only return what the same
  * input produced; failed computations are never kept.

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createTestKey } from "../../test/keys.js";
 import { forgeJws } from "../../test/proofs.js";
 import { derToJoseSignature } from "../crypto/der-signature.js";
+import { createKeyCache } from "../crypto/key-cache.js";
 import type { Signer } from "../crypto/signer.js";
 import type { ErrorCode } from "../errors.js";
 import {
@@ -182,6 +183,27 @@ describe("verifyAccessToken", () => {
     ["no capability", { authorization_details: [] }, "ERR_TOKEN_CLAIMS_INVALID"],
   ] as const)("rejects %s", async (_name, overrides, code) => {
     await expectCode(verify(await forgeJws(header(), claims(overrides), registryKey)), code);
+  });
+
+  it("validates equal authorization_details once with a key cache, and refuses bad ones every time", async () => {
+    const keyCache = createKeyCache();
+    const first = await verify(await signAccessToken(claims({ jti: "token-a" }), registryKey), {
+      keyCache,
+    });
+    const misses = keyCache.misses;
+    const second = await verify(await signAccessToken(claims({ jti: "token-b" }), registryKey), {
+      keyCache,
+    });
+    expect(keyCache.misses).toBe(misses);
+    expect(second.authorization).toBe(first.authorization);
+    expect(second.authorization).toEqual(authorization);
+    const bad = { authorization_details: [{ type: "read", resource: "a//b" }] };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expectCode(
+        verify(await forgeJws(header(), claims(bad), registryKey), { keyCache }),
+        "ERR_TOKEN_CLAIMS_INVALID",
+      );
+    }
   });
 
   it.each([["not a jwt"], ["a.b"], ["e30.e30.e30.e30"]])(

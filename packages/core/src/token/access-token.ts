@@ -199,9 +199,21 @@ export async function verifyAccessToken(
   }
   return {
     claims,
-    authorization: parseTokenAuthorization(claims.authorization_details),
+    authorization: await readTokenAuthorization(claims.authorization_details, options.keyCache),
     kid: kid as string,
   };
+}
+
+// The tokens of one grant carry the same details: with a cache, they are validated once per
+// exact (serialised) content, and tokens with equal details share the (read-only) result.
+function readTokenAuthorization(
+  details: readonly unknown[],
+  keyCache: KeyCache | undefined,
+): AuthorizationDetails | Promise<AuthorizationDetails> {
+  if (keyCache === undefined) return parseTokenAuthorization(details);
+  return keyCache.getOrCompute(`authorization-details:${JSON.stringify(details)}`, async () =>
+    parseTokenAuthorization(details),
+  );
 }
 
 function readClaims(payload: Readonly<Record<string, unknown>>): AccessTokenClaims {

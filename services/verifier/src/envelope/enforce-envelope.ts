@@ -98,7 +98,6 @@ interface PlannedCounter {
 
 /** The counters one grant's envelope limits, worked out once per envelope. */
 interface QuotaPlan {
-  readonly grantId: string;
   readonly counters: readonly PlannedCounter[];
   readonly rateIndex: number;
   readonly burstIndex: number;
@@ -106,20 +105,29 @@ interface QuotaPlan {
   readonly spendIndex: ReadonlyMap<string, number>;
 }
 
-// The envelopes are those of verified tokens, kept by the token cache: each is planned once.
-const plans = new WeakMap<Envelope, QuotaPlan>();
+// The envelopes are those of verified tokens, kept by the token cache (tokens with equal details
+// share one): each is planned once per grant.
+const plans = new WeakMap<Envelope, Map<string, QuotaPlan>>();
+const MAX_GRANTS_PER_ENVELOPE = 1_000;
 
 function planFor(grantId: string, envelope: Envelope): QuotaPlan {
-  const known = plans.get(envelope);
-  if (known?.grantId === grantId) return known;
-  const plan = planQuotas(grantId, envelope);
-  plans.set(envelope, plan);
+  let byGrant = plans.get(envelope);
+  if (byGrant === undefined) {
+    byGrant = new Map();
+    plans.set(envelope, byGrant);
+  }
+  let plan = byGrant.get(grantId);
+  if (plan === undefined) {
+    plan = planQuotas(envelope);
+    if (byGrant.size >= MAX_GRANTS_PER_ENVELOPE) byGrant.clear();
+    byGrant.set(grantId, plan);
+  }
   return plan;
 }
 
 // The counters one envelope limits: its rate and burst windows, and every spend cap (a payment
 // is added to caps of its currency, zero to the others, whose usage the answer still reports).
-function planQuotas(grantId: string, envelope: Envelope): QuotaPlan {
+function planQuotas(envelope: Envelope): QuotaPlan {
   const counters: PlannedCounter[] = [];
   const rate = envelope.rate_limit;
   let rateIndex = -1;
@@ -163,7 +171,7 @@ function planQuotas(grantId: string, envelope: Envelope): QuotaPlan {
       currency: cap.currency,
     });
   }
-  return { grantId, counters, rateIndex, burstIndex, spendIndex };
+  return { counters, rateIndex, burstIndex, spendIndex };
 }
 
 function quotaEntries(
