@@ -30,6 +30,7 @@ export interface VerifierHandlerDeps {
 const MAX_BODY_BYTES = 64 * 1024;
 const RETRY_AFTER_SECONDS = "1";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const BASIC = /^Basic $/i;
 
 /**
  * The verifier's HTTP surface on bare `node:http` (it sits on the path of every agent request,
@@ -183,7 +184,9 @@ async function authenticate(
   authorization: string | undefined,
 ): Promise<string> {
   const basic =
-    authorization === undefined ? null : /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization);
+    authorization === undefined || !BASIC.test(authorization.slice(0, 6))
+      ? null
+      : /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization);
   let bearer = authorization;
   let claimedId: string | undefined;
   if (basic !== null) {

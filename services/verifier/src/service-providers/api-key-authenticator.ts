@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { constantTimeEqual, parseServiceProviderApiKey } from "@agentauth/core";
 import type { ServiceProviderKeyDirectory, ServiceProviderKeyRecord } from "@agentauth/state";
 
@@ -26,6 +26,7 @@ interface CachedLookup {
 }
 
 const MAX_CACHED_PREFIXES = 10_000;
+const BEARER = /^Bearer $/i;
 
 export function createApiKeyAuthenticator(
   options: ApiKeyAuthenticatorOptions,
@@ -46,12 +47,13 @@ export function createApiKeyAuthenticator(
 
   return {
     async authenticate(authorization) {
-      const bearer = authorization === undefined ? null : /^Bearer (\S+)$/i.exec(authorization);
-      const parts = bearer === null ? undefined : parseServiceProviderApiKey(bearer[1] as string);
+      // "Bearer " in any case, then the key (whose format admits no blank).
+      if (authorization === undefined || !BEARER.test(authorization.slice(0, 7))) return undefined;
+      const parts = parseServiceProviderApiKey(authorization.slice(7));
       if (parts === undefined) return undefined;
       const record = await lookUp(parts.prefix);
       if (record === undefined || record.revoked) return undefined;
-      const secretHash = createHash("sha256").update(parts.secret).digest("hex");
+      const secretHash = hash("sha256", parts.secret, "hex");
       return constantTimeEqual(record.secretHash, secretHash)
         ? record.serviceProviderId
         : undefined;

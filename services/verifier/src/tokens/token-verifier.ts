@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import {
   AgentAuthError,
   decodeCompactJws,
@@ -94,7 +94,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (typeof kid !== "string" || !(await options.jwks.refreshForKid(kid))) throw error;
         result = await verifyWithKeys(token, audience, now);
       }
-      const ath = createHash("sha256").update(token).digest("base64url");
+      const ath = hash("sha256", token, "base64url");
       if (options.cacheSize > 0) {
         if (cached === undefined && verified.size >= options.cacheSize)
           verified.delete(verified.keys().next().value as string);
