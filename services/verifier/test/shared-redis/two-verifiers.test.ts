@@ -250,6 +250,41 @@ describe.runIf(redisUrl !== undefined)("two verifiers sharing Redis", () => {
     expect((await b.verify(await body({ action: read }))).body.reason).toBe("rate_limited");
   });
 
+  it("admits each of 2×N proofs sent twice at once, to both, exactly once, counting no replay", async () => {
+    // The replay mark and the quota step are one admission, batched per event-loop turn: a proof
+    // sent to both replicas in the same instant is admitted by one, and the other's refusal
+    // counts nothing, so the limit is reached by fresh proofs only.
+    const limit = 10;
+    const { body } = await holder(
+      grantWith({ rate_limit: { max_requests: limit, window_seconds: 3600 } }),
+    );
+    const proofs = await Promise.all(
+      Array.from({ length: 2 * limit }, () => body({ action: read })),
+    );
+    const answers = await Promise.all(
+      proofs.flatMap((proof) => [a.verify(proof), b.verify(proof)]),
+    );
+    const reasons = answers.map((answer) => answer.body.reason);
+    expect(reasons.filter((reason) => reason === "dpop_jti_replayed")).toHaveLength(2 * limit);
+    expect(reasons.filter((reason) => reason === "ok")).toHaveLength(limit);
+    expect(reasons.filter((reason) => reason === "rate_limited")).toHaveLength(limit);
+    for (let index = 0; index < answers.length; index += 2) {
+      // Of each pair, exactly one saw the proof first.
+      const pair = [answers[index]?.body.reason, answers[index + 1]?.body.reason];
+      expect(pair.filter((reason) => reason === "dpop_jti_replayed")).toHaveLength(1);
+    }
+  });
+
+  it("keeps a proof's mark when the envelope refuses it: resent, it is a replay", async () => {
+    const { body } = await holder(
+      grantWith({ rate_limit: { max_requests: 1, window_seconds: 3600 } }),
+    );
+    expect((await a.verify(await body({ action: read }))).body.reason).toBe("ok");
+    const refused = await body({ action: read });
+    expect((await b.verify(refused)).body.reason).toBe("rate_limited");
+    expect((await a.verify(refused)).body.reason).toBe("dpop_jti_replayed");
+  });
+
   /** Sends each payment at once, alternately to each replica; returns the answers. */
   async function payConcurrently(
     body: (call?: AgentCall) => Promise<Record<string, unknown>>,
