@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import {
   createMemoryDecisionLog,
   createMemoryFixedWindowLimiter,
@@ -15,7 +13,6 @@ import {
   createRedisServiceProviderKeyDirectory,
   pingRedis,
 } from "@agentauth/state";
-import { KMSClient } from "@aws-sdk/client-kms";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { systemClock } from "./clock.js";
@@ -24,10 +21,9 @@ import { createRegistry } from "./create-registry.js";
 import { createDatabase } from "./db/create-database.js";
 import { findMigrationsDir, migrateToLatest } from "./db/migrate.js";
 import { ensureFirstHumanInvitation } from "./humans/invitations.js";
-import { createFileSigner } from "./signing/file-signer.js";
-import { createKmsSigner } from "./signing/kms-signer.js";
-import { createPgSigningKeyStore } from "./signing/pg-signing-key-store.js";
-import { createSigningKeyRing } from "./signing/signing-key-ring.js";
+import { shutdownOnSignals } from "./shutdown-on-signals.js";
+import { createSigningKeyRingFromConfig } from "./signing/create-signing-key-ring-from-config.js";
+import { loadOrCreateSecret } from "./signing/load-or-create-secret.js";
 
 // The only place that reads configuration and wires the registry to real things.
 async function main(): Promise<void> {
@@ -72,25 +68,9 @@ async function main(): Promise<void> {
   // Closed at shutdown: it holds a connection of its own for waiting reads.
   const redisDecisionLog = redis === undefined ? undefined : createRedisDecisionLog(redis);
 
-  const signerConfig = config.signer;
-  const signer =
-    signerConfig.kind === "file"
-      ? await createFileSigner(resolve(signerConfig.path))
-      : await createKmsSigner(
-          new KMSClient({
-            region: signerConfig.region,
-            maxAttempts: 2,
-            ...(signerConfig.endpoint === undefined ? {} : { endpoint: signerConfig.endpoint }),
-          }),
-          signerConfig.keyId,
-        );
-  const keyRing = createSigningKeyRing({
-    signer,
-    // The key activation loop picks up a key file replaced by `rotate-signing-key`.
-    ...(signerConfig.kind === "file"
-      ? { reloadSigner: () => createFileSigner(resolve(signerConfig.path)) }
-      : {}),
-    store: createPgSigningKeyStore(database.db),
+  const keyRing = await createSigningKeyRingFromConfig({
+    signer: config.signer,
+    db: database.db,
     now: () => systemClock.now(),
   });
   await keyRing.activate();
@@ -107,7 +87,9 @@ async function main(): Promise<void> {
     decisionLog: redisDecisionLog ?? createMemoryDecisionLog(),
     dpopNonceSecret:
       config.dpopNonceSecret ??
-      (await loadOrCreateSecret(resolve(dataDir, "registry", "dpop-nonce-secret"))),
+      (await loadOrCreateSecret(resolve(dataDir, "registry", "dpop-nonce-secret"), {
+        what: "DPoP nonce secret",
+      })),
     accessTokenLifetimeSeconds: config.accessTokenLifetimeSeconds,
     trustProxy: config.trustProxy,
     approvalAppDir: config.approvalAppDir,
@@ -125,7 +107,7 @@ async function main(): Promise<void> {
         database: database.kind,
         redis: redis !== undefined,
         signer: config.signer.kind,
-        kid: signer.kid,
+        kid: keyRing.signer.kid,
         approvalApp: config.approvalAppDir ?? null,
       },
       "registry listening",
@@ -142,30 +124,22 @@ async function main(): Promise<void> {
     );
   }
 
-  const shutdown = async (signal: string) => {
+  // One shutdown, however many of SIGINT and SIGTERM arrive.
+  shutdownOnSignals(async (signal) => {
     logger.info({ signal }, "shutting down");
-    server.close();
-    await registry.stop();
-    await redisDecisionLog?.close();
-    await database.close();
-    redis?.disconnect();
+    try {
+      server.close();
+      await registry.stop();
+      await redisDecisionLog?.close();
+      await database.close();
+      redis?.disconnect();
+    } catch (error) {
+      logger.error({ err: error }, "shutdown failed");
+      logger.flush(() => process.exit(1));
+      return;
+    }
     logger.flush(() => process.exit(0));
-  };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-}
-
-/** The embedded default's nonce secret: made once, kept with 0600 so restarts keep it. */
-async function loadOrCreateSecret(path: string): Promise<Uint8Array> {
-  try {
-    return Uint8Array.from(Buffer.from((await readFile(path, "utf8")).trim(), "hex"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    const secret = randomBytes(32);
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    await writeFile(path, secret.toString("hex"), { mode: 0o600, flag: "wx" });
-    return Uint8Array.from(secret);
-  }
+  });
 }
 
 main().catch((error: unknown) => {

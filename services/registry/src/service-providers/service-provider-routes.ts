@@ -8,9 +8,9 @@ import type { Database, Db } from "../db/database.js";
 import { RegistryError } from "../errors.js";
 import { jsonBody, parseInput } from "../http/body.js";
 import { type HumanAuthentication, signedInHuman } from "../http/signed-in-human.js";
-import { createId } from "../ids.js";
+import { issueServiceProviderKey } from "./issue-service-provider-key.js";
+import { registerServiceProvider, serviceProviderFields } from "./register-service-provider.js";
 import type { ServiceProviderKeyPublisher } from "./service-provider-key-publisher.js";
-import { createServiceProviderKey } from "./service-provider-keys.js";
 
 export interface ServiceProviderRoutesDeps {
   readonly db: Kysely<Database>;
@@ -20,20 +20,7 @@ export interface ServiceProviderRoutesDeps {
   readonly keys: ServiceProviderKeyPublisher;
 }
 
-/** A service provider id: an absolute https URI (RFC 8707 style) or a short slug. */
-const serviceProviderId = z
-  .string()
-  .max(200)
-  .refine((id) => /^[a-z0-9][a-z0-9._-]{2,63}$/.test(id) || isHttpsUri(id), {
-    error:
-      "must be an https URI without query or fragment, or a slug of 3-64 lower-case letters, digits, '.', '_' or '-'",
-  });
-
-const createBody = z.strictObject({
-  id: serviceProviderId,
-  name: z.string().trim().min(1).max(100),
-  ceiling: z.array(z.unknown()).min(1).max(64),
-});
+const createBody = z.strictObject(serviceProviderFields);
 
 /**
  * Admin management of service providers and their verifier API keys, each key change published
@@ -45,41 +32,17 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
   router.use("/api/service-providers", requireHuman, requireAdmin);
 
   router.post("/api/service-providers", checkOrigin, jsonBody, async (req, res) => {
-    const body = parseInput(createBody, req.body);
-    const ceiling = parseCapabilities(body.ceiling);
     const human = signedInHuman(res);
-    const now = deps.clock.now();
-    await deps.db.transaction().execute(async (trx) => {
-      const existing = await trx
-        .selectFrom("service_providers")
-        .select("id")
-        .where("id", "=", body.id)
-        .executeTakeFirst();
-      if (existing !== undefined)
-        throw new RegistryError("ERR_CONFLICT", `Service provider ${body.id} already exists`);
-      await trx
-        .insertInto("service_providers")
-        .values({
-          id: body.id,
-          name: body.name,
-          ceiling: JSON.stringify(ceiling),
-          created_by: human.id,
-          created_at: now,
-        })
-        .execute();
-      await enqueueAuditEvent(trx, {
-        type: "service_provider.created",
-        actor: human.id,
-        subject: body.id,
-        occurredAt: now,
-        data: { name: body.name },
-      });
-    });
+    const provider = await registerServiceProvider(
+      deps.db,
+      { ...parseInput(createBody, req.body), now: deps.clock.now() },
+      { kind: "human", humanId: human.id },
+    );
     res.status(201).json({
-      id: body.id,
-      name: body.name,
-      ceiling,
-      created_at: now.toISOString(),
+      id: provider.id,
+      name: provider.name,
+      ceiling: provider.ceiling,
+      created_at: provider.createdAt.toISOString(),
       disabled_at: null,
       keys: [],
     });
@@ -141,35 +104,20 @@ export function createServiceProviderRouter(deps: ServiceProviderRoutesDeps): Ro
 
   router.post("/api/service-providers/:id/keys", checkOrigin, async (req, res) => {
     const human = signedInHuman(res);
-    const now = deps.clock.now();
-    const { key, prefix, secretHash } = createServiceProviderKey();
-    const id = createId("spk");
-    await deps.db.transaction().execute(async (trx) => {
-      const provider = await findProvider(trx, String(req.params.id));
-      if (provider.disabled_at !== null)
-        throw new RegistryError("ERR_CONFLICT", "The service provider is disabled");
-      await trx
-        .insertInto("service_provider_keys")
-        .values({
-          id,
-          service_provider_id: provider.id,
-          prefix,
-          secret_hash: secretHash,
-          created_at: now,
-        })
-        .execute();
-      await enqueueAuditEvent(trx, {
-        type: "service_provider.key_created",
-        actor: human.id,
-        subject: provider.id,
-        occurredAt: now,
-        data: { key_id: id, prefix },
-      });
-    });
-    await deps.keys.publish({ keyIds: [id] });
+    const issued = await issueServiceProviderKey(
+      deps.db,
+      { serviceProviderId: String(req.params.id), now: deps.clock.now() },
+      { kind: "human", humanId: human.id },
+    );
+    await deps.keys.publish({ keyIds: [issued.id] });
     // The only time the key is ever shown.
     res.setHeader("Cache-Control", "no-store");
-    res.status(201).json({ id, prefix, key, created_at: now.toISOString() });
+    res.status(201).json({
+      id: issued.id,
+      prefix: issued.prefix,
+      key: issued.key,
+      created_at: issued.createdAt.toISOString(),
+    });
   });
 
   router.delete("/api/service-providers/:id/keys/:keyId", checkOrigin, async (req, res) => {
@@ -230,13 +178,4 @@ export function assertWithinCeiling(capabilities: readonly Capability[], ceiling
     { capabilities: [...capabilities], envelope: undefined },
     { capabilities: parseCapabilities(ceiling), envelope: undefined },
   );
-}
-
-function isHttpsUri(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" && !url.search && !url.hash && !url.username && !url.password;
-  } catch {
-    return false;
-  }
 }

@@ -1,23 +1,22 @@
-import {
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  randomBytes,
-  sign,
-} from "node:crypto";
-import { link, mkdir, open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { createPrivateKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { link, rename, unlink } from "node:fs/promises";
+import { dirname, extname, resolve } from "node:path";
 import type { JwkSigner } from "./jwk-signer.js";
+import {
+  errorCode,
+  ioError,
+  publishOwnerOnlyFile,
+  readOwnerOnlyFile,
+  syncDirectory,
+  writeTemporaryFile,
+} from "./owner-only-file.js";
 import { describeP256PublicKey, isP256Key } from "./p256-public-key.js";
 import { signingError } from "./signing-error.js";
 
 /** The embedded default token signer: a P-256 key in a local file. */
 export type FileSigner = JwkSigner;
 
-/** Group and other permission bits: a key file with any of them set is refused. */
-const GROUP_OTHER_BITS = 0o077;
-// Windows has ACLs, not POSIX modes: `stat` reports 0o666 for every writable file there.
-const CHECK_MODE = process.platform !== "win32";
+const WHAT = "signing key";
 
 /**
  * Loads the P-256 private key (PKCS#8 PEM) in `path`, creating it on first use, and signs with it
@@ -38,7 +37,7 @@ export async function createFileSigner(path: string): Promise<FileSigner> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const pem = await readKeyFile(file);
     if (pem !== undefined) return signerFor(parsePrivateKey(pem, file));
-    await createKeyFile(file);
+    await publishOwnerOnlyFile(file, newKeyPem(), WHAT);
   }
   throw signingError("KEY_FILE_IO", `The signing key file ${file} disappeared while loading it`);
 }
@@ -76,7 +75,7 @@ export async function rotateFileSigningKey(path: string): Promise<RotateFileSign
     if (errorCode(error) !== "EEXIST")
       throw ioError(`keep the old signing key as ${retiredPath}`, error);
   }
-  const temporary = await writeTemporaryKey(file);
+  const temporary = await writeTemporaryFile(file, newKeyPem(), WHAT);
   try {
     await rename(temporary, file);
   } catch (error) {
@@ -95,36 +94,8 @@ function absolutePath(path: string): string {
 }
 
 /** The file's PEM text, or `undefined` if there is no file; refuses loose permissions. */
-async function readKeyFile(file: string): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, "r");
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return undefined;
-    throw ioError(`open the signing key file ${file}`, error);
-  }
-  try {
-    // Checked on the open file, so what is checked is what is read.
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw signingError("KEY_FILE_INVALID", `The signing key path ${file} is not a regular file`);
-    }
-    if (CHECK_MODE && (stats.mode & GROUP_OTHER_BITS) !== 0) {
-      const mode = (stats.mode & 0o777).toString(8).padStart(4, "0");
-      throw signingError(
-        "KEY_FILE_INSECURE",
-        `The signing key file ${file} is accessible by group or others (mode ${mode}); ` +
-          `restrict it to its owner with: chmod 600 ${file}`,
-        { mode },
-      );
-    }
-    return await handle.readFile("utf8");
-  } catch (error) {
-    if (errorCode(error) === undefined) throw error;
-    throw ioError(`read the signing key file ${file}`, error);
-  } finally {
-    await handle.close();
-  }
+function readKeyFile(file: string): Promise<string | undefined> {
+  return readOwnerOnlyFile(file, WHAT);
 }
 
 function parsePrivateKey(pem: string, file: string): KeyObject {
@@ -156,68 +127,8 @@ async function signerFor(privateKey: KeyObject): Promise<FileSigner> {
   });
 }
 
-/** Publishes a new key at `file` unless one exists; either way a key file exists afterwards. */
-async function createKeyFile(file: string): Promise<void> {
-  const directory = dirname(file);
-  try {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw ioError(`create the signing key directory ${directory}`, error);
-  }
-  const temporary = await writeTemporaryKey(file);
-  try {
-    await link(temporary, file);
-    await syncDirectory(directory);
-  } catch (error) {
-    // Another process published its key first: that one is the key.
-    if (errorCode(error) !== "EEXIST") throw ioError(`create the signing key file ${file}`, error);
-  } finally {
-    await unlink(temporary).catch(() => {});
-  }
-}
-
-/** A new key in a fresh file beside `file`, created exclusively with mode 0600 and synced. */
-async function writeTemporaryKey(file: string): Promise<string> {
+/** A new P-256 private key, PKCS#8 PEM. */
+function newKeyPem(): string {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const pem = privateKey.export({ type: "pkcs8", format: "pem" });
-  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString("hex")}.tmp`);
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(temporary, "wx", 0o600);
-    await handle.writeFile(pem);
-    await handle.sync();
-  } catch (error) {
-    await handle?.close().catch(() => {});
-    await unlink(temporary).catch(() => {});
-    throw ioError(`write a new signing key next to ${file}`, error);
-  }
-  await handle.close();
-  return temporary;
-}
-
-/** Makes a new directory entry durable, so a crash cannot lose a key already in use. */
-async function syncDirectory(directory: string): Promise<void> {
-  try {
-    const handle = await open(directory, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Not every platform can sync a directory (Windows); the data itself was synced.
-  }
-}
-
-/** The `code` of a Node.js system error (`ENOENT`, `EACCES`…); `undefined` for anything else. */
-function errorCode(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !("syscall" in error)) return undefined;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function ioError(action: string, error: unknown): Error {
-  const code = errorCode(error);
-  if (code === undefined) return error instanceof Error ? error : new Error(String(error));
-  return signingError("KEY_FILE_IO", `Could not ${action}: ${code}`, { errno: code });
+  return privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 }

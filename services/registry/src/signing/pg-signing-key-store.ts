@@ -1,7 +1,8 @@
 import { parsePublicJwk, type SignatureAlgorithm } from "@agentauth/core";
-import type { Selectable, Transaction } from "kysely";
+import type { Selectable } from "kysely";
 import { enqueueAuditEvent } from "../audit/enqueue-audit-event.js";
-import type { Database, Db, SigningKeysTable } from "../db/database.js";
+import type { Db, SigningKeysTable } from "../db/database.js";
+import { inTransaction } from "../db/in-transaction.js";
 import {
   comparePublishable,
   type SigningKeyStore,
@@ -81,9 +82,4 @@ function toStoredSigningKey(row: Selectable<SigningKeysTable>): StoredSigningKey
     createdAt: row.created_at,
     retiredAt: row.retired_at ?? undefined,
   };
-}
-
-/** Runs `work` in `db` if it is a transaction already, else in a new one. */
-function inTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db as Transaction<Database>) : db.transaction().execute(work);
 }

@@ -22,9 +22,8 @@ import type { Clock } from "../../src/clock.js";
 import { createRegistry, type Registry } from "../../src/create-registry.js";
 import type { Database } from "../../src/db/database.js";
 import { ensureFirstHumanInvitation } from "../../src/humans/invitations.js";
-import { createFileSigner } from "../../src/signing/file-signer.js";
-import { createPgSigningKeyStore } from "../../src/signing/pg-signing-key-store.js";
-import { createSigningKeyRing, type SigningKeyRing } from "../../src/signing/signing-key-ring.js";
+import { createSigningKeyRingFromConfig } from "../../src/signing/create-signing-key-ring-from-config.js";
+import type { SigningKeyRing } from "../../src/signing/signing-key-ring.js";
 import {
   type CreateTestAgentOptions,
   createTestAgent,
@@ -110,10 +109,10 @@ export async function createTestRegistry(
     await mkdtemp(join(tmpdir(), "agentauth-registry-")),
     "signing-key.pem",
   );
-  const keyRing = createSigningKeyRing({
-    signer: await createFileSigner(signingKeyFile),
-    reloadSigner: () => createFileSigner(signingKeyFile),
-    store: createPgSigningKeyStore(db),
+  // Wired as `main.ts` wires it: the file signer, reloaded at each activation.
+  const keyRing = await createSigningKeyRingFromConfig({
+    signer: { kind: "file", path: signingKeyFile },
+    db,
     now: () => clock.now(),
   });
   await keyRing.activate();
