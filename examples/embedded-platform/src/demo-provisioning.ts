@@ -1,23 +1,28 @@
-import { createHash, randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { canonicalizeJson, constantTimeEqual, parseServiceProviderApiKey } from "@agentauth/core";
 import { type DemoServiceProvider, readApiKeyFile, writeApiKeyFile } from "@agentauth/examples-kit";
-import type { RegistryDatabase } from "@agentauth/registry";
-import type { ServiceProviderKeyDirectory, ServiceProviderKeyRecord } from "@agentauth/state";
-import type { Kysely, Transaction } from "kysely";
+import {
+  type AuditActor,
+  findServiceProviderKey,
+  issueServiceProviderKey,
+  type RegistryDatabase,
+  registerServiceProvider,
+  type ServiceProviderKeyPublisher,
+} from "@agentauth/registry";
 import type { Logger } from "pino";
 
-// The registry exports no way to register a service provider or issue its API key without an
-// admin's signed-in session (its HTTP API is the only writer), and a service provider row must
-// name the human who created it. So this demo host writes the same rows and audit events the
-// registry's `POST /api/service-providers` and `…/keys` write, once the first admin exists,
-// attributing them to "system" in the audit chain. Demo only: in production an admin registers
-// service providers in the approval app and keeps the key in a secret store.
+// A service provider's API key is shown once, to the admin who creates it. For `npm start` to
+// run the example service providers with nobody copying keys around, this demo host registers
+// them and issues their keys itself, through the registry's own functions, as the system on
+// behalf of the first admin (audited with actor "system", `via: "embedded-platform"`). Demo
+// only: in production an admin registers service providers in the approval app and keeps each
+// key in a secret store.
+
+/** How the platform appears in the audit chain. */
+const PLATFORM: AuditActor = { kind: "system", via: "embedded-platform" };
 
 type Db = RegistryDatabase["db"];
-type Database = Db extends Kysely<infer Tables> ? Tables : never;
 
 /** What happened to one demo service provider in a provisioning pass. */
 export type ProvisionedStatus =
@@ -44,8 +49,11 @@ export type ProvisionOutcome =
 
 export interface ProvisionDemoServiceProvidersOptions {
   readonly db: Db;
-  /** Where verifiers look API keys up: each new key is published there after its commit. */
-  readonly keyDirectory: ServiceProviderKeyDirectory;
+  /**
+   * Publishes API keys to the verifiers' key directory (the registry's own, or one on the same
+   * Redis): each key the pass issues or finds valid, once its change has committed.
+   */
+  readonly keyPublisher: Pick<ServiceProviderKeyPublisher, "publish">;
   readonly providers: readonly DemoServiceProvider[];
   /** Directory of the key files (`<data dir>/examples`). */
   readonly keyDir: string;
@@ -97,7 +105,7 @@ async function provisionOne(
 ): Promise<ProvisionedServiceProvider> {
   const keyFile = apiKeyFileOf(options.keyDir, provider);
   const fileKey = await readApiKeyFile(keyFile);
-  const published: ServiceProviderKeyRecord[] = [];
+  const published: string[] = [];
   const status = await options.db.transaction().execute(async (trx) => {
     const now = options.now();
     const existing = await trx
@@ -107,66 +115,36 @@ async function provisionOne(
       .executeTakeFirst();
     if (existing?.disabled_at != null) return "disabled" as const;
     if (existing === undefined) {
-      await trx
-        .insertInto("service_providers")
-        .values({
+      await registerServiceProvider(
+        trx,
+        {
           id: provider.id,
           name: provider.name,
-          ceiling: JSON.stringify(provider.ceiling),
-          created_by: adminId,
-          created_at: now,
-        })
-        .execute();
-      await enqueueSystemEvent(trx, "service_provider.created", provider.id, now, {
-        name: provider.name,
-        provisioned_by: "embedded-platform",
-      });
+          ceiling: provider.ceiling,
+          createdBy: adminId,
+          now,
+        },
+        PLATFORM,
+      );
     } else if (fileKey !== undefined) {
-      const parts = parseServiceProviderApiKey(fileKey);
-      const row =
-        parts === undefined
-          ? undefined
-          : await trx
-              .selectFrom("service_provider_keys")
-              .select(["secret_hash", "revoked_at"])
-              .where("prefix", "=", parts.prefix)
-              .where("service_provider_id", "=", provider.id)
-              .executeTakeFirst();
-      if (
-        parts !== undefined &&
-        row !== undefined &&
-        constantTimeEqual(row.secret_hash, sha256Hex(parts.secret))
-      ) {
-        if (row.revoked_at !== null) return "key-revoked" as const;
-        published.push(record(provider.id, parts.prefix, row.secret_hash));
+      const known = await findServiceProviderKey(trx, fileKey);
+      if (known?.serviceProviderId === provider.id) {
+        if (known.revoked) return "key-revoked" as const;
+        published.push(known.id);
         return "unchanged" as const;
       }
     }
-    const prefix = randomBytes(8).toString("base64url");
-    const secret = randomBytes(32).toString("base64url");
-    const keyId = `spk_${randomBytes(16).toString("base64url")}`;
-    const secretHash = sha256Hex(secret);
-    await trx
-      .insertInto("service_provider_keys")
-      .values({
-        id: keyId,
-        service_provider_id: provider.id,
-        prefix,
-        secret_hash: secretHash,
-        created_at: now,
-      })
-      .execute();
-    await enqueueSystemEvent(trx, "service_provider.key_created", provider.id, now, {
-      key_id: keyId,
-      prefix,
-      provisioned_by: "embedded-platform",
-    });
+    const issued = await issueServiceProviderKey(
+      trx,
+      { serviceProviderId: provider.id, now },
+      PLATFORM,
+    );
     // Before the commit: a commit that fails leaves a key the next pass finds unknown and replaces.
-    await writeApiKeyFile(keyFile, `aask_${prefix}_${secret}`);
-    published.push(record(provider.id, prefix, secretHash));
+    await writeApiKeyFile(keyFile, issued.key);
+    published.push(issued.id);
     return existing === undefined ? ("registered" as const) : ("key-issued" as const);
   });
-  if (published.length > 0) await options.keyDirectory.put(published);
+  if (published.length > 0) await options.keyPublisher.publish({ keyIds: published });
   if (status === "disabled" || status === "key-revoked") {
     options.logger.warn(
       { serviceProvider: provider.id, status, keyFile },
@@ -181,41 +159,6 @@ async function provisionOne(
     );
   }
   return { id: provider.id, keyFile, status };
-}
-
-function record(
-  serviceProviderId: string,
-  prefix: string,
-  secretHash: string,
-): ServiceProviderKeyRecord {
-  return { prefix, serviceProviderId, secretHash, revoked: false };
-}
-
-function sha256Hex(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
-}
-
-/** Queues an audit event as the registry's `enqueueAuditEvent` does: its canonical chained body. */
-async function enqueueSystemEvent(
-  trx: Transaction<Database>,
-  type: "service_provider.created" | "service_provider.key_created",
-  subject: string,
-  occurredAt: Date,
-  data: Record<string, string>,
-): Promise<void> {
-  await trx
-    .insertInto("audit_queue")
-    .values({
-      event: canonicalizeJson({
-        type,
-        actor: "system",
-        subject,
-        human_id: null,
-        occurred_at: occurredAt.toISOString(),
-        data,
-      }),
-    })
-    .execute();
 }
 
 export interface DemoProvisioning {

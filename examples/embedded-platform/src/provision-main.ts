@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { DEMO_SERVICE_PROVIDERS, stopOnSignals } from "@agentauth/examples-kit";
-import { createDatabase } from "@agentauth/registry";
+import { createDatabase, createServiceProviderKeyPublisher } from "@agentauth/registry";
 import { createRedisClient, createRedisServiceProviderKeyDirectory } from "@agentauth/state";
 import { pino } from "pino";
 import { startDemoProvisioning } from "./demo-provisioning.js";
@@ -23,9 +23,16 @@ async function main(): Promise<void> {
   const database = await createDatabase({ databaseUrl });
   const redis = createRedisClient(redisUrl);
   redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+  // Publishes each key it issues to the verifiers' Redis key directory (the registry's own
+  // reconciliation would also bring it within 30 s).
+  const keyPublisher = createServiceProviderKeyPublisher({
+    db: database.db,
+    directory: createRedisServiceProviderKeyDirectory(redis),
+    logger,
+  });
   const provisioning = startDemoProvisioning({
     db: database.db,
-    keyDirectory: createRedisServiceProviderKeyDirectory(redis),
+    keyPublisher,
     providers: DEMO_SERVICE_PROVIDERS,
     keyDir: resolve(config.keyDir),
     now: () => new Date(),
@@ -33,6 +40,7 @@ async function main(): Promise<void> {
   });
   const stop = async () => {
     await provisioning.stop();
+    await keyPublisher.stop();
     await database.close();
     redis.disconnect();
   };

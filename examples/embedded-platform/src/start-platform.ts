@@ -6,13 +6,11 @@ import { closeServer, DEMO_SERVICE_PROVIDERS, listen } from "@agentauth/examples
 import {
   type Clock,
   createDatabase,
-  createFileSigner,
-  createKmsSigner,
-  createPgSigningKeyStore,
   createRegistry,
-  createSigningKeyRing,
+  createSigningKeyRingFromConfig,
   ensureFirstHumanInvitation,
   findMigrationsDir,
+  loadOrCreateSecret,
   migrateToLatest,
   type Registry,
   type RegistryDatabase,
@@ -36,11 +34,9 @@ import {
   pingRedis,
 } from "@agentauth/state";
 import { createVerifier, type Verifier } from "@agentauth/verifier";
-import { KMSClient } from "@aws-sdk/client-kms";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { type DemoProvisioning, startDemoProvisioning } from "./demo-provisioning.js";
-import { loadOrCreateNonceSecret } from "./nonce-secret.js";
 import type { PlatformConfig } from "./platform-config.js";
 
 export interface StartPlatformOptions {
@@ -142,24 +138,11 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
             decisionLog,
           };
 
-    const signerConfig = registryConfig.signer;
-    const signer =
-      signerConfig.kind === "file"
-        ? await createFileSigner(resolve(signerConfig.path))
-        : await createKmsSigner(
-            new KMSClient({
-              region: signerConfig.region,
-              maxAttempts: 2,
-              ...(signerConfig.endpoint === undefined ? {} : { endpoint: signerConfig.endpoint }),
-            }),
-            signerConfig.keyId,
-          );
-    const keyRing = createSigningKeyRing({
-      signer,
-      ...(signerConfig.kind === "file"
-        ? { reloadSigner: () => createFileSigner(resolve(signerConfig.path)) }
-        : {}),
-      store: createPgSigningKeyStore(database.db),
+    // The signer and the nonce secret as the registry's own `main.ts` has them: the same key
+    // file and secret file under the data directory, so either host serves the same keys.
+    const keyRing = await createSigningKeyRingFromConfig({
+      signer: registryConfig.signer,
+      db: database.db,
       now: () => clock.now(),
     });
     await keyRing.activate();
@@ -181,7 +164,9 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       ...shared,
       dpopNonceSecret:
         registryConfig.dpopNonceSecret ??
-        (await loadOrCreateNonceSecret(resolve(dataDir, "registry", "dpop-nonce-secret"))),
+        (await loadOrCreateSecret(resolve(dataDir, "registry", "dpop-nonce-secret"), {
+          what: "DPoP nonce secret",
+        })),
       accessTokenLifetimeSeconds: registryConfig.accessTokenLifetimeSeconds,
       trustProxy: registryConfig.trustProxy,
       approvalAppDir: registryConfig.approvalAppDir,
@@ -200,8 +185,8 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
         url: registryConfig.publicUrl,
         database: database.kind,
         redis: redis !== undefined,
-        signer: signerConfig.kind,
-        kid: signer.kid,
+        signer: registryConfig.signer.kind,
+        kid: keyRing.signer.kid,
         approvalApp: registryConfig.approvalAppDir ?? null,
       },
       "registry listening",
@@ -248,7 +233,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     if (config.provisionDemoServiceProviders) {
       demoServiceProviders = startDemoProvisioning({
         db: database.db,
-        keyDirectory: shared.keyDirectory,
+        keyPublisher: registry.keyPublisher,
         providers: DEMO_SERVICE_PROVIDERS,
         keyDir: resolve(config.keyDir),
         now: () => clock.now(),
@@ -268,7 +253,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       registry,
       verifier,
       database,
-      signingKeyId: signer.kid,
+      signingKeyId: keyRing.signer.kid,
       firstHumanInvitation,
       demoServiceProviders,
       close() {

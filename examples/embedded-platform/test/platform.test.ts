@@ -82,7 +82,7 @@ describe(`the embedded platform (${testBackend().name})`, () => {
     const providers = listed.body.service_providers as Array<{
       id: string;
       ceiling: unknown;
-      keys: Array<{ prefix: string; revoked_at: string | null }>;
+      keys: Array<{ id: string; prefix: string; revoked_at: string | null }>;
     }>;
     expect(providers.map((provider) => provider.id).sort()).toEqual([EXCHANGE.id, PAYMENTS.id]);
     const exchange = providers.find((provider) => provider.id === EXCHANGE.id);
@@ -90,13 +90,37 @@ describe(`the embedded platform (${testBackend().name})`, () => {
     expect(exchange?.keys).toHaveLength(1);
     expect(test.apiKeys[EXCHANGE.id]).toContain(`aask_${exchange?.keys[0]?.prefix}_`);
 
+    // Registered through the registry's own functions, as the system for the first admin.
+    const adminId = test.admin.human?.id;
     const created = await auditEvents(test, "service_provider.created");
-    expect(created.map(({ event }) => [event.actor, event.subject])).toEqual(
-      expect.arrayContaining([
-        ["system", EXCHANGE.id],
-        ["system", PAYMENTS.id],
-      ]),
+    expect(created.map(({ event }) => [event.actor, event.subject, event.data])).toEqual(
+      expect.arrayContaining(
+        [EXCHANGE, PAYMENTS].map((provider) => [
+          "system",
+          provider.id,
+          { name: provider.name, via: "embedded-platform", created_by: adminId },
+        ]),
+      ),
     );
+    const keysCreated = await auditEvents(test, "service_provider.key_created");
+    expect(keysCreated.map(({ event }) => [event.actor, event.subject, event.data])).toEqual(
+      expect.arrayContaining(
+        providers.map((provider) => [
+          "system",
+          provider.id,
+          {
+            key_id: provider.keys[0]?.id,
+            prefix: provider.keys[0]?.prefix,
+            via: "embedded-platform",
+          },
+        ]),
+      ),
+    );
+    const owners = await test.platform.database.db
+      .selectFrom("service_providers")
+      .select("created_by")
+      .execute();
+    expect(owners.map((owner) => owner.created_by)).toEqual([adminId, adminId]);
   });
 
   it("co-hosts a verifier that knows the keys, hears revocations and feeds the audit chain", async () => {
@@ -150,11 +174,10 @@ describe(`the embedded platform (${testBackend().name})`, () => {
 
     const outcome = await provisionDemoServiceProviders({
       db: test.platform.database.db,
-      keyDirectory: {
-        put: async () => {
+      keyPublisher: {
+        publish: async () => {
           throw new Error("nothing is to be published");
         },
-        get: async () => undefined,
       },
       providers: [EXCHANGE, PAYMENTS],
       keyDir: join(test.dataDir, "examples"),
