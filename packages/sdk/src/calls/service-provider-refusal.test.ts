@@ -114,7 +114,7 @@ describe("readRefusal: the verifier's answers, as a service provider passes them
         resource: "merchant/acme",
         amount: { amount: "30.00", currency: "EUR" },
       },
-      authorization_server: "https://registry.example.com/",
+      authorization_server: "https://registry.example.com",
       approval_endpoint: "https://registry.example.com/oauth/backchannel",
     };
     const found = refusal(

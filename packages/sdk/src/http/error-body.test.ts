@@ -43,7 +43,7 @@ describe("parseErrorBody", () => {
       stepUp: {
         above: { amount: "100.00", currency: "EUR" },
         action: { type: "transact", resource: "merchant/acme" },
-        authorizationServer: "https://registry.example.com/",
+        authorizationServer: "https://registry.example.com",
         approvalEndpoint: "https://registry.example.com/oauth/backchannel",
       },
     });
@@ -81,6 +81,33 @@ describe("parseErrorBody", () => {
     expect(parseErrorBody('{"error":"x"}', "text/html")).toEqual({});
     expect(parseErrorBody('{"error":"x"}', null)).toEqual({});
     expect(parseErrorBody(undefined, json)).toEqual({});
+  });
+
+  it("keeps a step-up's issuer exactly as sent: RFC 8414 compares issuers character for character", () => {
+    const stepUpOf = (url: string) =>
+      parseErrorBody(
+        JSON.stringify({ step_up: { authorization_server: url, approval_endpoint: url } }),
+        json,
+      ).stepUp;
+    for (const url of [
+      "https://registry.example.com",
+      "https://registry.example.com/",
+      "https://registry.example.com/tenants/a",
+      "https://REGISTRY.example.com:443",
+      "http://localhost:4000",
+    ]) {
+      expect(stepUpOf(url), url).toEqual({ authorizationServer: url, approvalEndpoint: url });
+    }
+    // What the URL parser would quietly trim or drop is refused rather than changed.
+    for (const url of [
+      " https://registry.example.com",
+      "https://registry.example.com\n",
+      "https://registry.\texample.com",
+      "https://registry.example.com/\u202e",
+      "https://registry.example.com/\u200b",
+    ]) {
+      expect(stepUpOf(url), JSON.stringify(url)).toEqual({});
+    }
   });
 
   it("strips control and bidi characters from text a human may read, and bounds its length", () => {

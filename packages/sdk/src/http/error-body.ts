@@ -87,12 +87,23 @@ function money(value: unknown): Money | undefined {
   return tryParseAmount(amount, currency).ok ? { amount, currency } : undefined;
 }
 
-/** An absolute http(s) URL of sane length, so nothing else (`javascript:`) reaches a human. */
+// White space, control, format (bidi, zero-width) and line or paragraph separators: the URL
+// parser would silently drop or trim some of them, so a string holding any is not taken as is.
+const NOT_IN_URL = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * `value` itself when it is an absolute http(s) URL of sane length, so nothing else
+ * (`javascript:`) reaches a human; else `undefined`. The string is kept exactly as the server
+ * sent it, not normalised (no `/` added): an issuer identifier is compared character for
+ * character (RFC 8414 §3.3).
+ */
 export function httpUrl(value: unknown): string | undefined {
-  if (typeof value !== "string" || value.length > 2048) return undefined;
+  if (typeof value !== "string" || value.length > 2048 || NOT_IN_URL.test(value)) {
+    return undefined;
+  }
   try {
     const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : undefined;
+    return url.protocol === "https:" || url.protocol === "http:" ? value : undefined;
   } catch {
     return undefined;
   }

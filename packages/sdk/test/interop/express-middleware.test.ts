@@ -100,7 +100,8 @@ describeEachBackend("the SDK against @agentauth/express", (backend) => {
           resource: "merchant/acme",
           amount: { amount: "30.00", currency: "EUR" },
         },
-        authorizationServer: expect.stringContaining(platform.registryUrl),
+        // Exactly the registry's issuer, as the service provider named it (RFC 8414 §3.3).
+        authorizationServer: platform.registryUrl,
         approvalEndpoint: `${platform.registryUrl}/oauth/backchannel`,
       },
     });
