@@ -14,17 +14,25 @@ import { createRegistryClient } from "./registry/registry-client.js";
 import { openTask, type Task, type TaskOptions } from "./tasks/task.js";
 import { type GrantInfo, GrantStore } from "./tokens/grant-store.js";
 
-/** `fetch`'s options, plus the service provider whose grant to use. */
+/** `fetch`'s options, plus the grant to use: its service provider, or its id. */
 export interface AgentRequestInit extends RequestInit {
   /**
-   * The service provider's id at the registry (the token audience). Default: the origin of the
-   * request URL, for providers whose id is their https origin.
+   * The service provider's id at the registry (the token audience). Default: the grant's, when
+   * `grantId` is given; else the origin of the request URL, for providers whose id is their https
+   * origin.
    */
   readonly serviceProvider?: string;
+  /** Which grant to use; needed when the agent holds several for the service provider. */
+  readonly grantId?: string;
 }
 
 export interface SignalOption {
   readonly signal?: AbortSignal;
+}
+
+/** Which of the agent's grants for a service provider: needed when it holds several. */
+export interface GrantOption {
+  readonly grantId?: string;
 }
 
 /** An AgentAuth agent: its key, its enrolment, and the grants it holds. */
@@ -43,16 +51,24 @@ export interface Agent {
   enroll(code: string, options?: SignalOption): Promise<{ readonly agentId: string }>;
   /** Asks the human for a grant; show them the answer's `approvalUri` and `userCode`. */
   requestGrant(options: RequestGrantOptions): Promise<GrantRequest>;
-  /** What the agent holds for `serviceProvider`, if anything. */
-  grant(serviceProvider: string): GrantInfo | undefined;
-  /** A valid access token for `serviceProvider`, refreshed before it expires. */
-  getToken(serviceProvider: string, options?: SignalOption): Promise<string>;
+  /**
+   * The grant calls to `serviceProvider` use (`options.grantId`'s, or the only one held), or
+   * `undefined` when none is held; `ERR_GRANT_AMBIGUOUS` when several are and no id says which.
+   */
+  grant(serviceProvider: string, options?: GrantOption): GrantInfo | undefined;
+  /** Every grant the agent holds (for `serviceProvider`, if given), in the order approved. */
+  grants(serviceProvider?: string): readonly GrantInfo[];
+  /** A valid access token of the grant for `serviceProvider`, refreshed before it expires. */
+  getToken(serviceProvider: string, options?: SignalOption & GrantOption): Promise<string>;
   /** `fetch` to a service provider with the grant's DPoP-bound token (see docs/sdk.md). */
   fetch(input: RequestInfo | URL, init?: AgentRequestInit): Promise<Response>;
   /** A narrowed, short-lived token for one task, revoked when the task ends. */
   task(options: TaskOptions): Promise<Task>;
-  /** Revokes the grant for `serviceProvider` at the registry (its refresh and access tokens). */
-  revokeGrant(serviceProvider: string, options?: SignalOption): Promise<void>;
+  /**
+   * Revokes at the registry (its refresh and access tokens) the grant `options.grantId`, or
+   * every grant the agent holds for `serviceProvider`, and forgets them.
+   */
+  revokeGrant(serviceProvider: string, options?: SignalOption & GrantOption): Promise<void>;
 }
 
 /**
@@ -121,24 +137,37 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     requestGrant: (grantOptions) =>
       requestGrant({ registry, grants, clock: config.clock, logger: config.logger }, grantOptions),
 
-    grant: (serviceProvider) => grants.info(serviceProvider),
+    grant(serviceProvider, grantOptions = {}) {
+      assertServiceProvider(serviceProvider, "grant");
+      return grants.info(serviceProvider, grantIdOption(grantOptions, "grant"));
+    },
+
+    grants(serviceProvider) {
+      if (serviceProvider !== undefined) assertServiceProvider(serviceProvider, "grants");
+      return grants.list(serviceProvider);
+    },
 
     async getToken(serviceProvider, tokenOptions = {}) {
       assertServiceProvider(serviceProvider, "getToken");
+      const grant = grants.select(serviceProvider, grantIdOption(tokenOptions, "getToken"));
       throwIfAborted(tokenOptions.signal);
-      return grants.token(serviceProvider, tokenOptions.signal);
+      return grants.token(grant, tokenOptions.signal);
     },
 
     async fetch(input, init) {
-      const { serviceProvider, ...requestInit } = init ?? {};
-      const target = serviceProvider ?? defaultServiceProvider(input);
-      assertServiceProvider(target, "fetch");
+      const { serviceProvider, grantId, ...requestInit } = init ?? {};
+      const id = grantIdOption({ grantId }, "fetch");
+      const target =
+        serviceProvider ?? (id === undefined ? defaultServiceProvider(input) : undefined);
+      if (target !== undefined) assertServiceProvider(target, "fetch");
+      // Chosen once: a renewal is of the grant the call started with.
+      const grant = grants.select(target, id);
       return dpopFetch(
         calls,
         {
-          serviceProvider: target,
-          token: (signal) => grants.token(target, signal),
-          renew: (rejected, signal) => grants.renew(target, rejected, signal),
+          serviceProvider: grant.serviceProvider,
+          token: (signal) => grants.token(grant, signal),
+          renew: (rejected, signal) => grants.renew(grant, rejected, signal),
         },
         input,
         requestInit,
@@ -150,13 +179,28 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
 
     async revokeGrant(serviceProvider, revokeOptions = {}) {
       assertServiceProvider(serviceProvider, "revokeGrant");
-      const held = grants.forget(serviceProvider);
+      const forgotten = grants.forget(serviceProvider, grantIdOption(revokeOptions, "revokeGrant"));
       // Revoking the refresh token revokes the grant's access tokens too (RFC 7009 §2.1).
-      if (held?.refreshToken !== undefined) {
-        await registry.revoke(held.refreshToken, "refresh_token", revokeOptions.signal);
-      }
+      const revocations = await Promise.allSettled(
+        forgotten
+          .map((held) => held.refreshToken)
+          .filter((token) => token !== undefined)
+          .map((token) => registry.revoke(token, "refresh_token", revokeOptions.signal)),
+      );
+      const failed = revocations.find((result) => result.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     },
   } satisfies Agent;
+}
+
+/** `options.grantId`, checked: absent, or a grant id. */
+function grantIdOption(options: GrantOption, what: string): string | undefined {
+  const { grantId } = options;
+  if (grantId === undefined) return undefined;
+  if (typeof grantId !== "string" || grantId === "" || grantId.length > 200) {
+    throw new TypeError(`${what}: grantId must be the id of a grant the agent holds`);
+  }
+  return grantId;
 }
 
 function defaultServiceProvider(input: RequestInfo | URL): string {

@@ -15,6 +15,7 @@ export const SDK_ERROR_CODES = [
   "ERR_REQUEST_INVALID",
   // Tokens
   "ERR_NO_GRANT",
+  "ERR_GRANT_AMBIGUOUS",
   "ERR_GRANT_INVALID",
   "ERR_CLIENT_REJECTED",
   // Calls to service providers

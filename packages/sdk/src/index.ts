@@ -1,7 +1,7 @@
 // @agentauth/sdk — the agent SDK, for Node >= 20 and browsers: WebCrypto, fetch and Uint8Array
 // only. The file key store, which needs node:fs, is in `@agentauth/sdk/node`.
 
-export type { Agent, AgentRequestInit, SignalOption } from "./agent.js";
+export type { Agent, AgentRequestInit, GrantOption, SignalOption } from "./agent.js";
 export { createAgent } from "./agent.js";
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";

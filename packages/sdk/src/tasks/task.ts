@@ -18,6 +18,8 @@ export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 export interface TaskOptions {
   /** The service provider of the grant the task works under. */
   readonly serviceProvider: string;
+  /** Which of the agent's grants for it; needed when it holds several. */
+  readonly grantId?: string;
   /** What the task may do: at most what the grant allows. Default: the grant's capabilities. */
   readonly capabilities?: readonly Capability[];
   /** Limits for the task, no looser than the grant's. Default: the grant's envelope. */
@@ -59,8 +61,11 @@ export async function openTask(deps: TaskDeps, options: TaskOptions): Promise<Ta
   if (typeof options !== "object" || options === null) {
     throw new TypeError("task needs an options object");
   }
-  const { serviceProvider, ttl, signal } = options;
+  const { serviceProvider, grantId, ttl, signal } = options;
   assertServiceProvider(serviceProvider, "task");
+  if (grantId !== undefined && (typeof grantId !== "string" || grantId === "")) {
+    throw new TypeError("task: grantId must be the id of a grant the agent holds");
+  }
   if (ttl === undefined) throw new TypeError("task: ttl is required (seconds, 1 to 900)");
   assertSeconds(ttl, 1, 900, "task: ttl");
   const form: Record<string, string> = {
@@ -70,16 +75,16 @@ export async function openTask(deps: TaskDeps, options: TaskOptions): Promise<Ta
     resource: serviceProvider,
     requested_expiry: String(ttl),
   };
+  const grant = deps.grants.select(serviceProvider, grantId);
   if (options.capabilities !== undefined || options.envelope !== undefined) {
-    const held = deps.grants.info(serviceProvider)?.authorization;
     form.authorization_details = authorizationDetailsParameter(
-      options.capabilities ?? held?.capabilities,
+      options.capabilities ?? grant.authorization.capabilities,
       options.envelope,
       "task",
     ).json;
   }
   throwIfAborted(signal);
-  form.subject_token = await deps.grants.token(serviceProvider, signal);
+  form.subject_token = await deps.grants.token(grant, signal);
   // Not repeated on failure: a lost answer would leave a token nobody can revoke.
   const result = await deps.registry.token(form, {
     signal,

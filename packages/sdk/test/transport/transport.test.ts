@@ -318,6 +318,22 @@ describe("answers the SDK refuses to believe", () => {
     );
     const request = await ask(bearer.agent);
     expect((await failure(request.waitForApproval())).message).toMatch(/not a DPoP-bound/);
+    // protocol.md §3: every access token names its grant, which is how the agent keys it.
+    const unnamed = await agentOnStub((request) =>
+      request.path === "/oauth/token"
+        ? {
+            json: {
+              ...STUB_TOKEN_ANSWER,
+              access_token: "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ3Rfc3R1YiJ9.c2ln",
+            },
+          }
+        : approvingRegistry(request),
+    );
+    const unnamedRequest = await ask(unnamed.agent);
+    const error = await failure(unnamedRequest.waitForApproval());
+    expect(error).toMatchObject({ code: "ERR_PROTOCOL" });
+    expect(error.message).toMatch(/grant_id/);
+    expect(unnamed.agent.grants()).toEqual([]);
   });
 
   it("retries a use_dpop_nonce from the registry once, and only with a nonce to use", async () => {
