@@ -57,13 +57,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const exchangeId = options.exchangeId ?? EXCHANGE.id;
   const paymentsId = options.paymentsId ?? PAYMENTS.id;
   const clock = options.clock ?? systemClock;
-  const agentOptions = {
+  const agent = await createAgent({
     registryUrl: options.registryUrl,
     keyStore: options.keyStore,
     clock,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  };
-  const agent = await createAgent(agentOptions);
+  });
   // Aborted when the demo stops early (Ctrl+C, or one grant denied while another is awaited),
   // so no poll outlives it.
   const stopped = new AbortController();
@@ -215,10 +214,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     say(`   30.00 EUR: ${await pay(paymentsFetch, "30.00", "Dinner")}`);
     const last = payments.at(-1);
     if (last?.outcome === "step_up_required") {
-      // A fresh approval for exactly this payment, held by a second handle on the same agent (the
-      // SDK holds one grant per service provider; the main grant stays as it is).
-      const stepUpAgent = await createAgent(agentOptions);
-      const stepUp = await stepUpAgent.requestGrant({
+      // A fresh approval for exactly this payment. The agent holds it beside the main grant
+      // (a new grant never replaces another), so the retry names it; once revoked, calls that
+      // name no grant use the main one again.
+      const stepUpRequest = await agent.requestGrant({
         serviceProvider: paymentsId,
         capabilities: [
           { type: "transact", resource: "merchant/acme", max_amount: "30.00", currency: "EUR" },
@@ -227,12 +226,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         bindingMessage: "Demo step-up: dinner, 30.00 EUR",
         lifetime: 300,
       });
-      showRequest(say, "Step-up: this one payment of 30.00 EUR", stepUp);
-      await stepUp.waitForApproval(waitOptions);
-      say(
-        `     Approved; 30.00 EUR under the step-up grant: ${await pay((input, init) => stepUpAgent.fetch(input, { ...init, serviceProvider: paymentsId }), "30.00", "Dinner")}`,
-      );
-      await stepUpAgent.revokeGrant(paymentsId);
+      showRequest(say, "Step-up: this one payment of 30.00 EUR", stepUpRequest);
+      const stepUp = await stepUpRequest.waitForApproval(waitOptions);
+      try {
+        say(
+          `     Approved; 30.00 EUR under the step-up grant ${stepUp.grantId}: ${await pay((input, init) => agent.fetch(input, { ...init, grantId: stepUp.grantId }), "30.00", "Dinner")}`,
+        );
+      } finally {
+        await agent.revokeGrant(paymentsId, { grantId: stepUp.grantId });
+      }
     }
     say(`   24.00 EUR: ${await pay(paymentsFetch, "24.00", "Books")}`);
     say(`   20.00 EUR: ${await pay(paymentsFetch, "20.00", "Flowers")}`);

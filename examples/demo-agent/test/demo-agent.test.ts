@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
@@ -24,6 +24,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // and approves each request with a software passkey.
 
 const MAIN = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+describe("npm run demo", () => {
+  it("builds, then runs this script last, so `npm run demo -- --code <code>` hands it the options", async () => {
+    const { scripts } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    // npm appends what follows `--` to the script's command line: to the last command here.
+    expect(scripts.demo).toBe(
+      `node scripts/ensure-deps.mjs && tsc -b && node ${relative(ROOT, MAIN)}`,
+    );
+  });
+});
 
 interface DemoRun {
   readonly code: number | null;
@@ -148,7 +161,9 @@ describe(`the demo agent script (${testBackend().name})`, () => {
     expect(output).toContain(
       "30.00 EUR: step-up required above 25.00 EUR: the human must approve this one",
     );
-    expect(output).toMatch(/Approved; 30\.00 EUR under the step-up grant: paid \(pay_\S+\)/);
+    const stepUpGrant =
+      /Approved; 30\.00 EUR under the step-up grant (grt_\S+): paid \(pay_\S+\)/.exec(output)?.[1];
+    expect(stepUpGrant, output).toBeDefined();
     expect(output).toMatch(/24\.00 EUR: paid \(pay_\S+\), 13\.50 EUR left today/);
     expect(output).toMatch(
       /20\.00 EUR: refused, spend_cap_exceeded \(the window reopens in (\d+ h )?\d+ (min|s)\)/,
@@ -161,6 +176,12 @@ describe(`the demo agent script (${testBackend().name})`, () => {
 
     // What the service provider booked, and the task token's revocation at the registry.
     expect(booked.map((payment) => payment.amount)).toEqual(["12.50", "30.00", "24.00"]);
+    // One agent held both grants: the step-up paid the 30.00, the main grant the rest.
+    const [taxi, dinner, books] = booked;
+    expect(new Set(booked.map((payment) => payment.agent)).size).toBe(1);
+    expect(dinner?.grant).toBe(stepUpGrant);
+    expect(taxi?.grant).not.toBe(stepUpGrant);
+    expect(books?.grant).toBe(taxi?.grant);
     const taskTokenId = booked[0]?.tokenId;
     await test.platform.registry.auditSequencer.runOnce();
     const revoked = await test.admin
