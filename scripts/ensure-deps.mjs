@@ -2,7 +2,7 @@
 // workspace with the pinned pnpm (through npx when pnpm is not installed) whenever the lockfile
 // is newer than the installed tree.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, utimesSync } from "node:fs";
 
 const PNPM = "pnpm@12.21.0";
 const [major, minor] = process.versions.node.split(".").map(Number);
@@ -25,4 +25,10 @@ const hasPnpm12 = (() => {
 const [command, args] = hasPnpm12 ? ["pnpm", []] : ["npx", ["--yes", PNPM]];
 console.log(`Installing dependencies with ${hasPnpm12 ? "pnpm" : `npx ${PNPM}`}…`);
 const result = spawnSync(command, [...args, "install", "--frozen-lockfile"], { stdio: "inherit" });
+// pnpm leaves its copy of the lockfile alone when there was nothing to install: mark the tree
+// as checked, or every later start would install again.
+if (result.status === 0 && existsSync(installed)) {
+  const now = new Date();
+  utimesSync(installed, now, now);
+}
 process.exit(result.status ?? 1);
