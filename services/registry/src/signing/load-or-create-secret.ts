@@ -14,7 +14,7 @@ export interface LoadOrCreateSecretOptions {
  * The secret kept in `path` as hex, made on first use (random, `bytes` long) and the same on
  * every later start — the embedded default's DPoP nonce secret, which `main.ts` keeps in
  * `<data dir>/registry/dpop-nonce-secret`. The file is created as the signing key file is
- * (mode 0600 in a 0700 directory, published with `link(2)`, so processes starting together agree
+ * (mode 0600, its directory created with mode 0700 if missing, published with `link(2)`, so processes starting together agree
  * on one secret); a file group or others can access is refused (`KEY_FILE_INSECURE`), as is one
  * that does not hold at least `bytes` bytes of hex (`KEY_FILE_INVALID`). Errors never show the
  * secret.
