@@ -5,7 +5,7 @@ import { EXCHANGE, PAYMENTS } from "@agentauth/examples-kit";
 import { createFileKeyStore } from "@agentauth/sdk/node";
 import { explainDemoFailure, runDemo } from "./run-demo.js";
 
-const USAGE = `Usage: node examples/demo-agent/dist/src/main.js [--code <enrolment code>] [options]
+const USAGE = `Usage: npm run demo -- [--code <enrolment code>] [options]
 
   --code <code>       The agent enrolment code the human created in the approval app
                       (asked for when missing and the key is not enrolled yet)

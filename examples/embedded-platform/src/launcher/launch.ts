@@ -1,4 +1,4 @@
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import {
   ConfigError,
@@ -38,7 +38,6 @@ const EXAMPLES: Readonly<Record<string, { readonly name: string; readonly script
   "demo-exchange": { name: "exchange", script: "examples/exchange/dist/src/main.js" },
   "demo-payments": { name: "payments", script: "examples/payments/dist/src/main.js" },
 };
-const DEMO_AGENT = "examples/demo-agent/dist/src/main.js";
 const COLORS = [36, 35, 33, 32, 34, 31];
 const READY_TIMEOUT_MS = 120_000;
 
@@ -225,10 +224,7 @@ function demoCommand(
   config: PlatformConfig,
   providers: ReadonlyArray<{ provider: DemoServiceProvider; url: string }>,
 ): string {
-  const parts = [
-    `node ${relative(process.cwd(), join(root, DEMO_AGENT)) || DEMO_AGENT}`,
-    "--code <code>",
-  ];
+  const parts = ["npm run demo -- --code <code>"];
   if (config.registry.publicUrl !== "http://localhost:4000")
     parts.push(`--registry ${config.registry.publicUrl}`);
   for (const { provider, url } of providers) {
