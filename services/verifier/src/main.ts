@@ -54,7 +54,9 @@ function superviseWorkers(config: VerifierConfig): void {
     );
     cluster.fork();
   });
+  // Once: a worker meets a second SIGTERM with Node's default, dying without its grace period.
   const stop = () => {
+    if (stopping) return;
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill("SIGTERM");
   };
@@ -135,8 +137,16 @@ async function serve(config: VerifierConfig): Promise<void> {
     redis?.disconnect();
     logger.flush(() => process.exit(0));
   };
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
+  // SIGINT after SIGTERM (or the reverse) joins the shutdown under way; the same signal twice
+  // meets Node's default and ends the process at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown(signal);
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
 }
 
 main();

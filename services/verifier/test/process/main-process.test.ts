@@ -192,11 +192,17 @@ describe.runIf(redisUrl !== undefined)("the verifier process", () => {
     expect(logs).toContain('"msg":"shutting down: finishing requests in flight"');
   });
 
-  it("answers a request in flight before it exits on SIGTERM, promptly even on keep-alive", async () => {
-    const verifier = await start({ LOG_LEVEL: "warn" });
+  /**
+   * Posts a verification on a kept-alive connection, sends half its body, calls `signal` (the
+   * process being told to stop) and sends the rest 300 ms later.
+   */
+  async function verifyAcrossStop(
+    verifier: Running,
+    keepAlive: Agent,
+    signal: () => void,
+  ): Promise<{ status: number; text: string }> {
     const body = JSON.stringify(await verifyBody(agent, accessToken, { action: READ_ACTION }));
-    const keepAlive = new Agent({ keepAlive: true });
-    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const req = request(`${verifier.url}/v1/verify`, {
         method: "POST",
         // As a service provider calls the verifier: on a connection it keeps open.
@@ -216,16 +222,22 @@ describe.runIf(redisUrl !== undefined)("the verifier process", () => {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
       });
       req.on("error", reject);
-      // Half the body now, the rest once the process has been told to stop.
       req.write(body.slice(0, 100));
       setTimeout(() => {
-        verifier.child.kill("SIGTERM");
+        signal();
         setTimeout(() => req.end(body.slice(100)), 300);
       }, 100);
     });
+  }
+
+  it("answers a request in flight before it exits on SIGTERM, promptly even on keep-alive", async () => {
+    const verifier = await start({ LOG_LEVEL: "warn" });
+    const keepAlive = new Agent({ keepAlive: true });
     const exited = once(verifier.child, "exit");
     try {
-      const { status, text } = await answer;
+      const { status, text } = await verifyAcrossStop(verifier, keepAlive, () =>
+        verifier.child.kill("SIGTERM"),
+      );
       expect(status).toBe(200);
       expect(JSON.parse(text)).toMatchObject({ decision: "allow" });
       const answeredAt = performance.now();
@@ -233,6 +245,24 @@ describe.runIf(redisUrl !== undefined)("the verifier process", () => {
       expect(code, verifier.output()).toBe(0);
       // Not held open by the idle keep-alive connection (65 s) nor cut at the grace period (10 s).
       expect(performance.now() - answeredAt).toBeLessThan(3000);
+    } finally {
+      keepAlive.destroy();
+    }
+  });
+
+  it("meets SIGINT after SIGTERM with the shutdown under way: one shutdown, the request answered", async () => {
+    const verifier = await start({ LOG_LEVEL: "info" });
+    const keepAlive = new Agent({ keepAlive: true });
+    const exited = once(verifier.child, "exit");
+    try {
+      const { status } = await verifyAcrossStop(verifier, keepAlive, () => {
+        verifier.child.kill("SIGTERM");
+        setTimeout(() => verifier.child.kill("SIGINT"), 50);
+      });
+      expect(status).toBe(200);
+      const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+      expect({ code, signal }, verifier.output()).toEqual({ code: 0, signal: null });
+      expect(verifier.output().split('"msg":"shutting down').length - 1).toBe(1);
     } finally {
       keepAlive.destroy();
     }
