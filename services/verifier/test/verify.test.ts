@@ -152,7 +152,7 @@ describe("POST /v1/verify", () => {
       harness.test.clock.advance(token.expiresIn + 10);
       try {
         const answer = await verifier.verify(
-          await verifyBody(agent, token.accessToken, { nonce, now: harness.test.clock.now() }),
+          await verifyBody(agent, token.accessToken, { nonce, proofNow: harness.test.clock.now() }),
         );
         expectDenied(answer, "token_expired", 401, "invalid_token");
       } finally {
@@ -238,7 +238,7 @@ describe("POST /v1/verify", () => {
         "invalid_dpop_proof",
       );
       expectDenied(
-        await call({ now: new Date(Date.now() - 120_000) }),
+        await call({ proofNow: new Date(Date.now() - 120_000) }),
         "dpop_iat_out_of_window",
         401,
         "invalid_dpop_proof",

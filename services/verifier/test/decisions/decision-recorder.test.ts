@@ -18,8 +18,8 @@ import {
   PROVIDER,
   startBareVerifier,
   tokenClaims,
-  verifyBody,
 } from "../support/bare-verifier.js";
+import { verifyBody } from "../support/verifier-harness.js";
 
 const AT = new Date("2030-01-01T10:00:00.000Z");
 const who = { agent: "agt_1", grant: "grt_1", human: "hum_1", token_id: "at_1" };

@@ -10,7 +10,6 @@ import {
 import {
   type AgentKey,
   type BareVerifier,
-  type CallOptions,
   createAgentKey,
   createTokenSigner,
   DETAILS,
@@ -18,9 +17,9 @@ import {
   proofClaims,
   startBareVerifier,
   tokenClaims,
-  verifyBody,
 } from "../support/bare-verifier.js";
 import type { Exchange } from "../support/http.js";
+import { type AgentCall, verifyBody } from "../support/verifier-harness.js";
 
 // Every reason the verifier can give: its documented answer (docs/verifier.md), the code's
 // mapping, and — over HTTP, against a running verifier — a request that earns it.
@@ -145,9 +144,9 @@ describe("deny reasons over HTTP: each one earned by a request", () => {
     verifier.signer.sign(tokenClaims(agent, overrides), header);
   const envelopeToken = (envelope: Record<string, unknown>, details: unknown[] = DETAILS) =>
     token({ authorization_details: [...details, { type: "envelope", ...envelope }] });
-  const body = async (accessToken?: string, call: CallOptions = {}) =>
+  const body = async (accessToken?: string, call: AgentCall = {}) =>
     verifyBody(agent, accessToken ?? (await token()), { nonce, ...call });
-  const send = async (accessToken?: string, call: CallOptions = {}) =>
+  const send = async (accessToken?: string, call: AgentCall = {}) =>
     verifier.verify(await body(accessToken, call));
   /** A proof signed by `signer` (default the agent's key) with `header` and `claims` as given. */
   const craft = (

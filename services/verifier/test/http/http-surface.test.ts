@@ -16,9 +16,9 @@ import {
   publishKey,
   startBareVerifier,
   tokenClaims,
-  verifyBody,
 } from "../support/bare-verifier.js";
 import { type Exchange, exchange } from "../support/http.js";
+import { verifyBody } from "../support/verifier-harness.js";
 
 // The verifier's HTTP surface apart from decisions: every error that is not a decision (RFC
 // 9457 problems, OAuth error JSON on /introspect), introspection's answers, the RFC 9728

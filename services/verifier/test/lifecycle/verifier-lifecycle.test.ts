@@ -1,12 +1,8 @@
 import { createMemoryRevocationBus, type RevocationBus, StateError } from "@agentauth/state";
 import { describe, expect, it, vi } from "vitest";
-import {
-  createAgentKey,
-  startBareVerifier,
-  tokenClaims,
-  verifyBody,
-} from "../support/bare-verifier.js";
+import { createAgentKey, startBareVerifier, tokenClaims } from "../support/bare-verifier.js";
 import { exchange } from "../support/http.js";
+import { verifyBody } from "../support/verifier-harness.js";
 
 /** A revocation bus whose first subscriptions fail, whose next can be held, and that counts. */
 function createFlakyBus(failures: number) {

@@ -21,10 +21,9 @@ import {
   publishKey,
   startJwksServer,
   tokenClaims,
-  verifyBody,
 } from "../support/bare-verifier.js";
 import { exchange } from "../support/http.js";
-import { listen, urlOf } from "../support/verifier-harness.js";
+import { listen, urlOf, verifyBody } from "../support/verifier-harness.js";
 
 // State wired before admission stores — a replay store and a quota store — still works: the
 // verifier marks proofs and counts envelopes with them, one after the other.

@@ -3,7 +3,6 @@ import { createServer, type Server } from "node:http";
 import {
   computeJwkThumbprint,
   createDpopNonceSource,
-  createDpopProof,
   createWebCryptoDpopKey,
   type DpopKey,
   encodeBase64Url,
@@ -257,51 +256,6 @@ export async function startBareVerifier(options: BareVerifierOptions = {}): Prom
         if (options.jwks === undefined) await jwks.close();
       })();
       return stopped;
-    },
-  };
-}
-
-export interface CallOptions {
-  readonly method?: string;
-  readonly url?: string;
-  readonly action?: Record<string, unknown>;
-  readonly nonce?: string;
-  /** The proof's own method, URL and time when they differ from the request's. */
-  readonly proofMethod?: string;
-  readonly proofUrl?: string;
-  readonly proofNow?: Date;
-  /** The key that signs the proof; default the agent's. */
-  readonly proofKey?: DpopKey;
-  /** The access token the proof's `ath` hashes; default `accessToken`. */
-  readonly athToken?: string;
-}
-
-/** What a service provider forwards for one agent request, with a fresh proof. */
-export async function verifyBody(
-  agent: AgentKey,
-  accessToken: string,
-  call: CallOptions = {},
-): Promise<Record<string, unknown>> {
-  const method = call.method ?? "POST";
-  const url = call.url ?? PAY_URL;
-  const dpop = await createDpopProof({
-    key: call.proofKey ?? agent.key,
-    method: call.proofMethod ?? method,
-    url: call.proofUrl ?? url,
-    now: call.proofNow ?? new Date(),
-    jti: randomBytes(24).toString("base64url"),
-    accessToken: call.athToken ?? accessToken,
-    ...(call.nonce === undefined ? {} : { nonce: call.nonce }),
-  });
-  return {
-    authorization: `DPoP ${accessToken}`,
-    dpop,
-    method,
-    url,
-    action: call.action ?? {
-      type: "transact",
-      resource: "merchant/acme",
-      amount: { amount: "10.00", currency: "EUR" },
     },
   };
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createDpopProof, parseServiceProviderApiKey } from "@agentauth/core";
+import { createDpopProof, type DpopKey, parseServiceProviderApiKey } from "@agentauth/core";
 import {
   createEmbeddedTestRegistry,
   createPaymentsProvider,
@@ -196,26 +196,31 @@ export interface AgentCall {
   readonly url?: string;
   readonly action?: Record<string, unknown>;
   readonly nonce?: string;
-  readonly proofUrl?: string;
+  /** The proof's own method, URL and time when they differ from the request's. */
   readonly proofMethod?: string;
-  readonly now?: Date;
+  readonly proofUrl?: string;
+  readonly proofNow?: Date;
+  /** The key that signs the proof; default the agent's. */
+  readonly proofKey?: DpopKey;
+  /** The access token the proof's `ath` hashes; default `accessToken`. */
+  readonly athToken?: string;
 }
 
-/** The body a service provider forwards for one agent request, with a fresh proof. */
+/** What a service provider forwards for one agent request, with a fresh proof. */
 export async function verifyBody(
-  agent: TestAgent,
+  agent: { readonly key: DpopKey },
   accessToken: string,
   call: AgentCall = {},
 ): Promise<Record<string, unknown>> {
   const method = call.method ?? "POST";
   const url = call.url ?? PAY_URL;
   const dpop = await createDpopProof({
-    key: agent.key,
+    key: call.proofKey ?? agent.key,
     method: call.proofMethod ?? method,
     url: call.proofUrl ?? url,
-    now: call.now ?? new Date(),
+    now: call.proofNow ?? new Date(),
     jti: randomBytes(24).toString("base64url"),
-    accessToken,
+    accessToken: call.athToken ?? accessToken,
     ...(call.nonce === undefined ? {} : { nonce: call.nonce }),
   });
   return {

@@ -10,9 +10,9 @@ import {
   startBareVerifier,
   startJwksServer,
   tokenClaims,
-  verifyBody,
 } from "../support/bare-verifier.js";
 import { exchange } from "../support/http.js";
+import { verifyBody } from "../support/verifier-harness.js";
 
 const URL_ = "https://registry.test/.well-known/jwks.json";
 const key = (kid: string) => ({ kty: "EC", crv: "P-256", x: "x", y: "y", kid });
