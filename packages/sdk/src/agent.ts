@@ -56,7 +56,10 @@ export interface Agent {
    * `undefined` when none is held; `ERR_GRANT_AMBIGUOUS` when several are and no id says which.
    */
   grant(serviceProvider: string, options?: GrantOption): GrantInfo | undefined;
-  /** Every grant the agent holds (for `serviceProvider`, if given), in the order approved. */
+  /**
+   * Every grant the agent holds (for `serviceProvider`, if given), in the order approved; with a
+   * grant storage, those restored from it first.
+   */
   grants(serviceProvider?: string): readonly GrantInfo[];
   /** A valid access token of the grant for `serviceProvider`, refreshed before it expires. */
   getToken(serviceProvider: string, options?: SignalOption & GrantOption): Promise<string>;
@@ -66,14 +69,16 @@ export interface Agent {
   task(options: TaskOptions): Promise<Task>;
   /**
    * Revokes at the registry (its refresh and access tokens) the grant `options.grantId`, or
-   * every grant the agent holds for `serviceProvider`, and forgets them.
+   * every grant the agent holds for `serviceProvider`, and forgets them (in the grant storage
+   * too).
    */
   revokeGrant(serviceProvider: string, options?: SignalOption & GrantOption): Promise<void>;
 }
 
 /**
- * Creates an agent: loads (or generates) its key from the key store and validates every
- * option once (`TypeError` for bad ones).
+ * Creates an agent: loads (or generates) its key from the key store, and the grants saved in the
+ * grant storage if one is given, and validates every option once (`TypeError` for bad ones).
+ * Saved grants of another key are refused (`ERR_GRANT_STORAGE`).
  *
  * @example
  * const agent = await createAgent({ registryUrl: "https://agentauth.example.com", keyStore });
@@ -107,7 +112,10 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     clock: config.clock,
     refreshBeforeExpirySeconds: config.refreshBeforeExpirySeconds,
     logger: config.logger,
+    storage: config.grantStorage,
+    jkt,
   });
+  await grants.load();
   const calls = { http, key };
 
   return {
@@ -180,6 +188,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     async revokeGrant(serviceProvider, revokeOptions = {}) {
       assertServiceProvider(serviceProvider, "revokeGrant");
       const forgotten = grants.forget(serviceProvider, grantIdOption(revokeOptions, "revokeGrant"));
+      if (forgotten.length === 0) return;
+      const saving = grants.saveOrWarn();
       // Revoking the refresh token revokes the grant's access tokens too (RFC 7009 §2.1).
       const revocations = await Promise.allSettled(
         forgotten
@@ -187,6 +197,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
           .filter((token) => token !== undefined)
           .map((token) => registry.revoke(token, "refresh_token", revokeOptions.signal)),
       );
+      await saving;
       const failed = revocations.find((result) => result.status === "rejected");
       if (failed !== undefined) throw failed.reason;
     },

@@ -33,8 +33,9 @@ export const SDK_ERROR_CODES = [
   "ERR_TIMEOUT",
   "ERR_ABORTED",
   "ERR_PROTOCOL",
-  // Local key storage
+  // Local storage
   "ERR_KEY_STORE",
+  "ERR_GRANT_STORAGE",
 ] as const;
 
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
@@ -72,7 +73,7 @@ export interface SdkErrorDetails {
   readonly retryAfterSeconds?: number;
   /** For `ERR_STEP_UP_REQUIRED`: what the service provider said is needed next. */
   readonly stepUp?: StepUp;
-  /** For `ERR_KEY_STORE`: the key file concerned. */
+  /** For `ERR_KEY_STORE` and `ERR_GRANT_STORAGE`: the key or grant file concerned. */
   readonly path?: string;
 }
 

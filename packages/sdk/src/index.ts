@@ -1,5 +1,6 @@
 // @agentauth/sdk — the agent SDK, for Node >= 20 and browsers: WebCrypto, fetch and Uint8Array
-// only. The file key store, which needs node:fs, is in `@agentauth/sdk/node`.
+// only. The file key store and file grant storage, which need node:fs, are in
+// `@agentauth/sdk/node`.
 
 export type { Agent, AgentRequestInit, GrantOption, SignalOption } from "./agent.js";
 export { createAgent } from "./agent.js";
@@ -18,6 +19,8 @@ export type {
   RequestGrantOptions,
   WaitForApprovalOptions,
 } from "./grants/grant-request.js";
+export type { GrantStorage, SavedGrant, SavedGrants } from "./grants/grant-storage.js";
+export { createMemoryGrantStorage } from "./grants/memory-grant-storage.js";
 export type { ErrorBody } from "./http/error-body.js";
 export { parseErrorBody } from "./http/error-body.js";
 export type { AuthChallenge } from "./http/www-authenticate.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { systemClock } from "./clock.js";
+import { createMemoryGrantStorage } from "./grants/memory-grant-storage.js";
 import { createMemoryKeyStore } from "./keys/memory-key-store.js";
 import { parseAgentOptions } from "./options.js";
 
@@ -12,6 +13,7 @@ describe("parseAgentOptions", () => {
       refreshBeforeExpirySeconds: 60,
       retry: { retries: 3, minDelayMs: 250, maxDelayMs: 8000, maxRetryAfterSeconds: 30 },
       logger: undefined,
+      grantStorage: undefined,
       clock: systemClock,
     });
     expect(typeof config.fetch).toBe("function");
@@ -21,10 +23,12 @@ describe("parseAgentOptions", () => {
 
   it("keeps what is given", () => {
     const keyStore = createMemoryKeyStore();
+    const grantStorage = createMemoryGrantStorage();
     const logger = { debug() {}, warn() {} };
     const config = parseAgentOptions({
       registryUrl: "http://localhost:4000",
       keyStore,
+      grantStorage,
       timeout: 500,
       refreshBeforeExpiry: 0,
       retry: { retries: 0, minDelay: 10, maxDelay: 10, maxRetryAfter: 0 },
@@ -32,6 +36,7 @@ describe("parseAgentOptions", () => {
     });
     expect(config).toMatchObject({
       keyStore,
+      grantStorage,
       logger,
       timeoutMs: 500,
       refreshBeforeExpirySeconds: 0,
@@ -48,6 +53,7 @@ describe("parseAgentOptions", () => {
         refreshBeforeExpiry: 1.5,
         retry: { retries: 11, minDelay: 500, maxDelay: 100 },
         keyStore: {} as never,
+        grantStorage: { load() {} } as never,
         logger: { info() {} } as never,
         clock: { now: () => new Date() } as never,
         fetch: "fetch" as never,
@@ -64,6 +70,7 @@ describe("parseAgentOptions", () => {
       "refreshBeforeExpiry must be a whole number of seconds",
       "retry.retries must be at most 10 retries",
       "keyStore must be a KeyStore",
+      "grantStorage must be a GrantStorage (load, save)",
       "logger must have debug(fields, message)",
       "clock must have now() and sleep(ms, signal)",
       "fetch must be a fetch function",

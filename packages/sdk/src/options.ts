@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type Clock, systemClock } from "./clock.js";
+import { type GrantStorage, isGrantStorage } from "./grants/grant-storage.js";
 import type { RetryPolicy } from "./http/backoff.js";
 import { isCredentialUrl } from "./http/secure-url.js";
 import { isKeyStore, type KeyStore } from "./keys/key-store.js";
@@ -12,6 +13,11 @@ export interface CreateAgentOptions {
   readonly registryUrl: string;
   /** Where the key and agent id live; default a memory store (a new key every process). */
   readonly keyStore?: KeyStore;
+  /**
+   * Where the grants the human approved are saved, so a restarted agent holds them again;
+   * default none (grants live in the agent object only).
+   */
+  readonly grantStorage?: GrantStorage;
   /** Milliseconds an HTTP exchange may take (until the headers, or the body the SDK reads). */
   readonly timeout?: number;
   /** Seconds before an access token's expiry to refresh it (at most half its lifetime). */
@@ -39,6 +45,7 @@ export interface CreateAgentOptions {
 export interface AgentConfig {
   readonly registryUrl: string;
   readonly keyStore: KeyStore;
+  readonly grantStorage: GrantStorage | undefined;
   readonly timeoutMs: number;
   readonly refreshBeforeExpirySeconds: number;
   readonly retry: RetryPolicy;
@@ -67,6 +74,9 @@ const optionsSchema = z.strictObject({
   }),
   keyStore: z
     .custom<KeyStore>(isKeyStore, { error: "must be a KeyStore (loadOrCreate, saveAgentId)" })
+    .optional(),
+  grantStorage: z
+    .custom<GrantStorage>(isGrantStorage, { error: "must be a GrantStorage (load, save)" })
     .optional(),
   timeout: integer(1, 600_000, "milliseconds").default(10_000),
   refreshBeforeExpiry: integer(0, 600, "seconds").default(60),
@@ -118,6 +128,7 @@ export function parseAgentOptions(options: CreateAgentOptions): AgentConfig {
   return Object.freeze({
     registryUrl: data.registryUrl,
     keyStore: data.keyStore ?? createMemoryKeyStore(),
+    grantStorage: data.grantStorage,
     timeoutMs: data.timeout,
     refreshBeforeExpirySeconds: data.refreshBeforeExpiry,
     retry: Object.freeze({

@@ -49,10 +49,11 @@ export interface GrantRequest {
   readonly serviceProvider: string;
   /**
    * Polls the registry until the human decides, honouring `interval` and `slow_down`. Resolves
-   * with the grant (its tokens are then held by the agent; called again, it answers the same
-   * grant without asking the registry), or rejects with
-   * `ERR_ACCESS_DENIED` (with the human's reason), `ERR_REQUEST_EXPIRED`, `ERR_TIMEOUT` or
-   * `ERR_ABORTED`.
+   * with the grant once the agent holds it and the grant storage, if any, has saved it (called
+   * again, it answers the same grant without asking the registry), or rejects with
+   * `ERR_ACCESS_DENIED` (with the human's reason), `ERR_REQUEST_EXPIRED`, `ERR_TIMEOUT`,
+   * `ERR_ABORTED`, or `ERR_GRANT_STORAGE` when the save failed (the agent holds the grant all the
+   * same; called again, it tries the save again).
    */
   waitForApproval(options?: WaitForApprovalOptions): Promise<GrantInfo>;
 }
@@ -90,13 +91,16 @@ export async function requestGrant(
   if (lifetime !== undefined) form.grant_lifetime = String(lifetime);
   if (requestExpiry !== undefined) form.requested_expiry = String(requestExpiry);
   const answer = await deps.registry.requestGrant(form, signal);
+  const requestId = answer.authReqId;
 
   let interval = answer.interval;
   let waiting = false;
   // An auth_req_id is redeemed once: asked again, the request answers the grant it gave.
   let granted: GrantInfo | undefined;
+  // Whether the grant storage (if any) has it: until then, asked again, the save is tried again.
+  let saved = false;
   const request: GrantRequest = {
-    requestId: answer.authReqId,
+    requestId,
     approvalUri: answer.approvalUri,
     userCode: answer.userCode,
     expiresAt: new Date(deps.clock.now().getTime() + answer.expiresIn * 1000),
@@ -110,12 +114,14 @@ export async function requestGrant(
       if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
         throw new TypeError("waitForApproval: timeout must be a positive number of milliseconds");
       }
-      if (granted !== undefined) return granted;
+      if (granted !== undefined && saved) return granted;
       waiting = true;
       try {
-        granted = await poll(deps, request, waitOptions.signal, timeout, (seconds) => {
+        granted ??= await poll(deps, request, waitOptions.signal, timeout, (seconds) => {
           interval += seconds;
         });
+        await saveApproved(deps, granted, requestId);
+        saved = true;
         return granted;
       } finally {
         waiting = false;
@@ -123,6 +129,26 @@ export async function requestGrant(
     },
   };
   return request;
+}
+
+/** Saves the grants once `granted` is held; a failure is the caller's to hear of (docs/sdk.md). */
+async function saveApproved(
+  deps: GrantRequestDeps,
+  granted: GrantInfo,
+  requestId: string,
+): Promise<void> {
+  try {
+    await deps.grants.save();
+  } catch (error) {
+    const { serviceProvider, grantId } = granted;
+    const cause = error as AgentAuthSdkError;
+    throw new AgentAuthSdkError(
+      "ERR_GRANT_STORAGE",
+      `Grant ${grantId} was approved and the agent holds it, but saving it failed (${cause.message}): ` +
+        "a restart would lose it. Wait for the approval again to retry the save",
+      { serviceProvider, requestId, path: cause.path, cause },
+    );
+  }
 }
 
 async function poll(

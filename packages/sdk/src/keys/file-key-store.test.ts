@@ -1,26 +1,15 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { temporaryFiles } from "../../test/support/temporary-files.js";
 import { exportPrivateAgentJwk, generateAgentKeyPair } from "./agent-key-pair.js";
 import { createFileKeyStore } from "./file-key-store.js";
 import { describeKeyStoreContract, expectKeyStoreError } from "./key-store.contract.js";
 
-const root = await mkdtemp(join(tmpdir(), "agentauth-sdk-keys-"));
-afterAll(() => rm(root, { recursive: true, force: true }));
-
-let files = 0;
-/** A path in a directory of its own that does not exist yet. */
-function freshPath(): string {
-  files += 1;
-  return join(root, `case-${files}`, "agent-key.json");
-}
-
-async function writeKeyFile(path: string, content: unknown, mode = 0o600): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
-  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content), { mode });
-  await chmod(path, mode);
-}
+const { freshPath, write: writeKeyFile } = await temporaryFiles(
+  "agentauth-sdk-keys-",
+  "agent-key.json",
+);
 
 describeKeyStoreContract("file", async () => {
   const path = freshPath();

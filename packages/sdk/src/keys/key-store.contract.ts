@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAgentAuthSdkError } from "../errors.js";
+import { expectSdkError } from "../../test/support/assertions.js";
 import type { KeyStore } from "./key-store.js";
 
 export interface KeyStoreUnderTest {
@@ -69,19 +69,5 @@ export function describeKeyStoreContract(
 }
 
 /** Expects `promise` to reject with `ERR_KEY_STORE`, its message free of `secret`. */
-export async function expectKeyStoreError(
-  promise: Promise<unknown>,
-  message: RegExp,
-  secret?: string,
-): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(isAgentAuthSdkError(error, "ERR_KEY_STORE"), String(error)).toBe(true);
-  expect((error as Error).message).toMatch(message);
-  if (secret !== undefined)
-    expect(
-      JSON.stringify({ ...(error as object), message: (error as Error).message }),
-    ).not.toContain(secret);
-}
+export const expectKeyStoreError = (promise: Promise<unknown>, message: RegExp, secret?: string) =>
+  expectSdkError(promise, "ERR_KEY_STORE", message, secret);

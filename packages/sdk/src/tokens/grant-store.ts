@@ -1,6 +1,13 @@
 import type { AuthorizationDetails } from "@agentauth/core";
 import type { Clock } from "../clock.js";
 import { AgentAuthSdkError, isAgentAuthSdkError } from "../errors.js";
+import {
+  type GrantStorage,
+  parseSavedGrants,
+  type SavedGrant,
+  type SavedGrants,
+} from "../grants/grant-storage.js";
+import { serializeSaves } from "../grants/serialize-saves.js";
 import { raceAbort } from "../http/http-client.js";
 import type { SdkLogger } from "../logger.js";
 import type { RegistryClient, TokenAnswer } from "../registry/registry-client.js";
@@ -13,8 +20,11 @@ export interface GrantInfo {
   readonly grantId: string;
   /** What the human approved: possibly narrower than what was asked for. */
   readonly authorization: AuthorizationDetails;
-  /** When the current access token expires (it is refreshed before). */
-  readonly accessTokenExpiresAt: Date;
+  /**
+   * When the current access token expires (it is refreshed before); `undefined` while none is
+   * held — a grant restored from the grant storage gets its first one at first use.
+   */
+  readonly accessTokenExpiresAt: Date | undefined;
 }
 
 interface AccessToken {
@@ -27,9 +37,10 @@ interface AccessToken {
 export interface HeldGrant {
   readonly serviceProvider: string;
   readonly grantId: string;
-  readonly authorization: AuthorizationDetails;
+  authorization: AuthorizationDetails;
   refreshToken: string | undefined;
-  access: AccessToken;
+  /** `undefined` for a grant restored from storage, until its first refresh. */
+  access: AccessToken | undefined;
   refreshing: Promise<AccessToken> | undefined;
 }
 
@@ -39,6 +50,10 @@ export interface GrantStoreDeps {
   /** Refresh this many seconds before expiry (at most half the token's lifetime). */
   readonly refreshBeforeExpirySeconds: number;
   readonly logger: SdkLogger | undefined;
+  /** Where the grants are saved whenever they change; `undefined` keeps them in memory only. */
+  readonly storage: GrantStorage | undefined;
+  /** The agent's key thumbprint, which saved snapshots carry. */
+  readonly jkt: string;
 }
 
 /**
@@ -49,11 +64,75 @@ export interface GrantStoreDeps {
  * or revokes another. A call names the grant it uses by id, or, without one, uses the only grant
  * held for the service provider; with several it refuses to guess (`ERR_GRANT_AMBIGUOUS`), since
  * each grant carries the human's limits and budgets of its own.
+ *
+ * With a grant storage, every change of the set held or of a refresh token is saved, one write at
+ * a time, the last state last. Access tokens are not saved: a restored grant refreshes first.
  */
 export class GrantStore {
   private readonly held = new Map<string, HeldGrant>();
+  private readonly write: (() => Promise<void>) | undefined;
 
-  constructor(private readonly deps: GrantStoreDeps) {}
+  constructor(private readonly deps: GrantStoreDeps) {
+    const { storage } = deps;
+    this.write =
+      storage === undefined ? undefined : serializeSaves(() => storage.save(this.snapshot()));
+  }
+
+  /**
+   * Holds the grants saved in the grant storage, if there is one, after checking they are of
+   * this agent's key; `ERR_GRANT_STORAGE` when they are not, or cannot be loaded.
+   */
+  async load(): Promise<void> {
+    const { storage, jkt } = this.deps;
+    if (storage === undefined) return;
+    let loaded: SavedGrants | undefined;
+    try {
+      loaded = await storage.load();
+    } catch (error) {
+      throw storageError(error, "load");
+    }
+    if (loaded === undefined) return;
+    const saved = parseSavedGrants(loaded, "The grant storage");
+    if (saved.jkt !== jkt) {
+      // Refresh tokens are bound to the key they were issued to: another key cannot use them.
+      throw new AgentAuthSdkError(
+        "ERR_GRANT_STORAGE",
+        `The grant storage holds the grants of another key (jkt ${saved.jkt}) than this agent's (jkt ${jkt}): ` +
+          "give the agent the key store they belong with, or a grant storage of its own",
+      );
+    }
+    for (const grant of saved.grants) {
+      this.held.set(grant.grantId, { ...grant, access: undefined, refreshing: undefined });
+    }
+  }
+
+  /**
+   * Saves the grants held to the grant storage, if there is one; rejects with
+   * `ERR_GRANT_STORAGE` when that fails.
+   */
+  async save(): Promise<void> {
+    try {
+      await this.write?.();
+    } catch (error) {
+      throw storageError(error, "save");
+    }
+  }
+
+  /**
+   * {@link save}, for changes whose call succeeds anyway: a failure is logged as a warning (its
+   * code, path and message: never a refresh token) and the next change saves everything again.
+   */
+  async saveOrWarn(): Promise<void> {
+    try {
+      await this.save();
+    } catch (error) {
+      const { code, path, message } = error as AgentAuthSdkError;
+      this.deps.logger?.warn(
+        { code, ...(path === undefined ? {} : { path }), error: message },
+        "agentauth: saving the grants failed; a restart before the next save loses the change",
+      );
+    }
+  }
 
   /** Keeps the tokens of a newly approved grant, beside any other the agent holds. */
   hold(serviceProvider: string, answer: TokenAnswer): GrantInfo {
@@ -146,10 +225,10 @@ export class GrantStore {
     return grants.map((grant) => ({ refreshToken: grant.refreshToken }));
   }
 
-  /** A valid access token of `grant`, refreshed first when it is due. */
+  /** A valid access token of `grant`, refreshed first when it is due (or none is held). */
   async token(grant: HeldGrant, signal?: AbortSignal): Promise<string> {
-    const { serviceProvider } = grant;
-    if (!this.isDue(grant.access)) return grant.access.token;
+    const { serviceProvider, access } = grant;
+    if (access !== undefined && !this.isDue(access)) return access.token;
     try {
       return (await raceAbort(this.refresh(grant), signal)).token;
     } catch (error) {
@@ -157,6 +236,7 @@ export class GrantStore {
       if (
         isAgentAuthSdkError(error) &&
         (error.code === "ERR_UNAVAILABLE" || error.code === "ERR_TIMEOUT") &&
+        grant.access !== undefined &&
         this.deps.clock.now() < grant.access.expiresAt
       ) {
         this.deps.logger?.warn(
@@ -174,7 +254,11 @@ export class GrantStore {
    * refreshed, unless another caller has renewed it already.
    */
   async renew(grant: HeldGrant, rejected: string, signal?: AbortSignal): Promise<string> {
-    if (grant.access.token !== rejected && grant.refreshing === undefined) {
+    if (
+      grant.access !== undefined &&
+      grant.access.token !== rejected &&
+      grant.refreshing === undefined
+    ) {
       return grant.access.token;
     }
     return (await raceAbort(this.refresh(grant), signal)).token;
@@ -233,23 +317,55 @@ export class GrantStore {
       // The grant is over (revoked, expired, its agent disabled): holding it helps no one.
       if (
         isAgentAuthSdkError(error) &&
-        (error.code === "ERR_GRANT_INVALID" || error.code === "ERR_CLIENT_REJECTED")
+        (error.code === "ERR_GRANT_INVALID" || error.code === "ERR_CLIENT_REJECTED") &&
+        this.dropIfHeld(grant)
       ) {
-        this.dropIfHeld(grant);
+        await this.saveOrWarn();
       }
       throw error;
     }
     if (result.kind !== "token") {
       throw new AgentAuthSdkError("ERR_PROTOCOL", "The registry answered a refresh as pending");
     }
-    grant.access = this.accessToken(result.token);
-    if (result.token.refreshToken !== undefined) grant.refreshToken = result.token.refreshToken;
-    return grant.access;
+    const { token } = result;
+    const access = this.accessToken(token);
+    grant.access = access;
+    // Both come from the registry's one record of the grant: equal JSON is the same grant.
+    const changed =
+      (token.refreshToken !== undefined && token.refreshToken !== grant.refreshToken) ||
+      JSON.stringify(token.authorization) !== JSON.stringify(grant.authorization);
+    if (token.refreshToken !== undefined) grant.refreshToken = token.refreshToken;
+    grant.authorization = token.authorization;
+    // A rotated refresh token is saved before it is used, so a restart does not bring back the old one.
+    if (changed && this.held.get(grant.grantId) === grant) await this.saveOrWarn();
+    return access;
   }
 
-  private dropIfHeld(grant: HeldGrant): void {
-    if (this.held.get(grant.grantId) === grant) this.held.delete(grant.grantId);
+  /** Forgets `grant` unless it was forgotten (or replaced) already; answers whether it did. */
+  private dropIfHeld(grant: HeldGrant): boolean {
+    if (this.held.get(grant.grantId) !== grant) return false;
+    this.held.delete(grant.grantId);
+    return true;
   }
+
+  /** What the grant storage keeps: every grant held that has a refresh token, in order. */
+  private snapshot(): SavedGrants {
+    const grants: SavedGrant[] = [];
+    for (const { serviceProvider, grantId, refreshToken, authorization } of this.held.values()) {
+      if (refreshToken !== undefined) {
+        grants.push({ serviceProvider, grantId, refreshToken, authorization });
+      }
+    }
+    return { jkt: this.deps.jkt, grants };
+  }
+}
+
+/** `error` of a grant storage as `ERR_GRANT_STORAGE`. */
+function storageError(error: unknown, action: "load" | "save"): AgentAuthSdkError {
+  if (isAgentAuthSdkError(error, "ERR_GRANT_STORAGE")) return error;
+  // Another adapter's error may say anything: not repeated, kept as the cause.
+  const message = `The grant storage could not ${action} the grants`;
+  return new AgentAuthSdkError("ERR_GRANT_STORAGE", message, { cause: error });
 }
 
 function info(grant: HeldGrant): GrantInfo {
@@ -257,6 +373,6 @@ function info(grant: HeldGrant): GrantInfo {
     serviceProvider: grant.serviceProvider,
     grantId: grant.grantId,
     authorization: grant.authorization,
-    accessTokenExpiresAt: grant.access.expiresAt,
+    accessTokenExpiresAt: grant.access?.expiresAt,
   };
 }

@@ -19,7 +19,10 @@ describe("the SDK's browser build", () => {
     });
     expect(bundle.nodeImports).toEqual([]);
     expect(platformModules(bundle.moduleIds)).toEqual(["platform-web.ts"]);
-    expect(bundle.moduleIds.some((id) => id.endsWith("file-key-store.ts"))).toBe(false);
+    for (const nodeOnly of ["file-key-store.ts", "file-grant-storage.ts", "private-json-file.ts"]) {
+      expect(bundle.moduleIds.some((id) => id.endsWith(nodeOnly))).toBe(false);
+    }
+    expect(bundle.moduleIds.some((id) => id.endsWith("memory-grant-storage.ts"))).toBe(true);
     expect(bundle.code).not.toMatch(/["']node:|\brequire\(/);
     expect(bundle.code).toContain("createAgent");
   });

@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createFileGrantStorage } from "../../src/grants/file-grant-storage.js";
 import { createFileKeyStore } from "../../src/keys/file-key-store.js";
 import type { SdkLogger } from "../../src/logger.js";
 import { failure } from "../support/assertions.js";
+import { temporaryFiles } from "../support/temporary-files.js";
 import {
   describeEachBackend,
   PAYMENT_GRANT,
@@ -27,20 +28,17 @@ function everythingIn(error: unknown, depth = 0): string {
   return [String(message), String(stack), ...own, everythingIn(cause, depth + 1)].join("\n");
 }
 
+const keyFiles = await temporaryFiles("agentauth-sdk-identity-", "agent-key.json");
+
 describeEachBackend("the agent's identity and secrets", (backend) => {
   let platform: TestPlatform;
-  let directory: string;
   beforeAll(async () => {
     platform = await startTestPlatform(backend);
-    directory = await mkdtemp(join(tmpdir(), "agentauth-sdk-identity-"));
   });
-  afterAll(async () => {
-    await platform?.close();
-    await rm(directory, { recursive: true, force: true });
-  });
+  afterAll(() => platform?.close());
 
   it("keeps its key and enrolment across restarts with the file key store", async () => {
-    const path = join(directory, "restart", "agent-key.json");
+    const path = keyFiles.freshPath();
     const { agent: first } = await platform.createAgent({ keyStore: createFileKeyStore(path) });
     await first.enroll(await platform.enrolmentCode());
 
@@ -61,7 +59,7 @@ describeEachBackend("the agent's identity and secrets", (backend) => {
   });
 
   it("never puts a token, refresh token, proof, assertion or key in an error or a log line", async () => {
-    const path = join(directory, "secrets", "agent-key.json");
+    const path = keyFiles.freshPath();
     const lines: string[] = [];
     const logger: SdkLogger = {
       debug: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
@@ -69,6 +67,7 @@ describeEachBackend("the agent's identity and secrets", (backend) => {
     };
     const { agent, fetch } = await platform.agentWithGrant({
       keyStore: createFileKeyStore(path),
+      grantStorage: createFileGrantStorage(join(dirname(path), "grants.json")),
       logger,
       details: {
         capabilities: PAYMENT_GRANT.capabilities,

@@ -1,5 +1,10 @@
 import { decodeBase64Url, decodeUtf8 } from "@agentauth/core";
-import { type AgentAuthSdkError, isAgentAuthSdkError } from "../../src/errors.js";
+import { expect } from "vitest";
+import {
+  type AgentAuthSdkError,
+  isAgentAuthSdkError,
+  type SdkErrorCode,
+} from "../../src/errors.js";
 
 /** The coded error `promise` rejects with; fails the test if it resolves or rejects otherwise. */
 export async function failure(promise: Promise<unknown>): Promise<AgentAuthSdkError> {
@@ -8,6 +13,22 @@ export async function failure(promise: Promise<unknown>): Promise<AgentAuthSdkEr
     (caught: unknown) => caught,
   );
   if (!isAgentAuthSdkError(error)) throw new Error(`expected an AgentAuthSdkError, got ${error}`);
+  return error;
+}
+
+/** Expects `promise` to reject with `code` and a message matching `message`, free of `secret`. */
+export async function expectSdkError(
+  promise: Promise<unknown>,
+  code: SdkErrorCode,
+  message: RegExp,
+  secret?: string,
+): Promise<AgentAuthSdkError> {
+  const error = await failure(promise);
+  expect(error.code, String(error)).toBe(code);
+  expect(error.message).toMatch(message);
+  if (secret !== undefined) {
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(secret);
+  }
   return error;
 }
 

@@ -81,3 +81,20 @@ export const STUB_TOKEN_ANSWER = {
   refresh_token: "rt_stub",
   authorization_details: [{ type: "read", resource: "balance" }],
 };
+
+/** The stub's answers for a CIBA request approved at once. */
+export function approvingRegistry(request: StubRequest): StubAnswer {
+  if (request.path === "/oauth/backchannel") {
+    return {
+      json: {
+        auth_req_id: "areq_stub",
+        expires_in: 600,
+        interval: 1,
+        user_code: "BCDF-GHJK",
+        approval_uri: "https://registry.example.com/requests/areq_stub",
+      },
+    };
+  }
+  if (request.path === "/oauth/token") return { json: STUB_TOKEN_ANSWER };
+  return { status: 404 };
+}

@@ -5,6 +5,7 @@ import type { CreateAgentOptions } from "../../src/options.js";
 import { failure } from "../support/assertions.js";
 import { createRecordingFetch } from "../support/recording-fetch.js";
 import {
+  approvingRegistry,
   registryMetadata,
   STUB_TOKEN_ANSWER,
   type StubAnswer,
@@ -45,23 +46,6 @@ async function agentOnStub(
     ...options,
   });
   return { agent, registry, clock };
-}
-
-/** The stub's answers for a CIBA request approved at once. */
-function approvingRegistry(request: StubRequest): StubAnswer {
-  if (request.path === "/oauth/backchannel") {
-    return {
-      json: {
-        auth_req_id: "areq_stub",
-        expires_in: 600,
-        interval: 1,
-        user_code: "BCDF-GHJK",
-        approval_uri: "https://registry.example.com/requests/areq_stub",
-      },
-    };
-  }
-  if (request.path === "/oauth/token") return { json: STUB_TOKEN_ANSWER };
-  return { status: 404 };
 }
 
 async function holdingGrant(agent: Agent): Promise<void> {
