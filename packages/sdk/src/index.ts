@@ -1,5 +1,5 @@
-// @agentauth/sdk — the agent SDK, for Node >= 20 and browsers: WebCrypto, fetch and Uint8Array
-// only. The file key store and file grant storage, which need node:fs, are in
+// @agentauth/sdk — the agent SDK, for Node >= 20 and browsers: WebCrypto, fetch, IndexedDB and
+// Uint8Array only. The file key store and file grant storage, which need node:fs, are in
 // `@agentauth/sdk/node`.
 
 export type { Agent, AgentRequestInit, GrantOption, SignalOption } from "./agent.js";
@@ -20,11 +20,15 @@ export type {
   WaitForApprovalOptions,
 } from "./grants/grant-request.js";
 export type { GrantStorage, SavedGrant, SavedGrants } from "./grants/grant-storage.js";
+export type { IndexedDbGrantStorageOptions } from "./grants/indexed-db-grant-storage.js";
+export { createIndexedDbGrantStorage } from "./grants/indexed-db-grant-storage.js";
 export { createMemoryGrantStorage } from "./grants/memory-grant-storage.js";
 export type { ErrorBody } from "./http/error-body.js";
 export { parseErrorBody } from "./http/error-body.js";
 export type { AuthChallenge } from "./http/www-authenticate.js";
 export { findTokenChallenge, parseWwwAuthenticate } from "./http/www-authenticate.js";
+export type { IndexedDbKeyStoreOptions } from "./keys/indexed-db-key-store.js";
+export { createIndexedDbKeyStore } from "./keys/indexed-db-key-store.js";
 export type { KeyStore, StoredAgentKey } from "./keys/key-store.js";
 export type { MemoryKeyStoreOptions } from "./keys/memory-key-store.js";
 export { createMemoryKeyStore } from "./keys/memory-key-store.js";

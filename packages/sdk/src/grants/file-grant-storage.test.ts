@@ -81,7 +81,7 @@ describe("createFileGrantStorage", () => {
     });
     const cases: [unknown, RegExp][] = [
       [`{"version":1,"grants":[{"refreshToken":"${grant.refreshToken}"`, /is not JSON/],
-      [[grant], /is not version 1 of the grant file format/],
+      [[grant], /is not version 1 of the saved grants format/],
       [{ ...file([grant]), version: 2 }, /is not version 1/],
       [file([grant], { jkt: "short" }), /"jkt" must be a key thumbprint/],
       [file([grant], { grants: { 0: grant } }), /"grants" must be an array/],

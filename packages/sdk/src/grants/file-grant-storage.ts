@@ -1,8 +1,10 @@
 import { privateJsonFile } from "../files/private-json-file.js";
-import { type GrantStorage, parseSavedGrants } from "./grant-storage.js";
+import {
+  type GrantStorage,
+  parseVersionedSavedGrants,
+  versionedSavedGrants,
+} from "./grant-storage.js";
 
-/** The file format's version; a file of another is refused rather than misread. */
-const FORMAT_VERSION = 1;
 const MAX_GRANT_FILE_BYTES = 1024 * 1024;
 
 /**
@@ -26,16 +28,11 @@ export function createFileGrantStorage(path: string): GrantStorage {
   return {
     async load() {
       const value = await file.read();
-      if (value === undefined) return undefined;
-      const version = (value as { version?: unknown } | null)?.version;
-      if (version !== FORMAT_VERSION) {
-        throw file.error(`${where} is not version ${FORMAT_VERSION} of the grant file format`);
-      }
-      return parseSavedGrants(value, where, file.path);
+      return value === undefined ? undefined : parseVersionedSavedGrants(value, where, file.path);
     },
     async save(saved) {
       await file.createDirectory();
-      await file.replace({ version: FORMAT_VERSION, jkt: saved.jkt, grants: saved.grants });
+      await file.replace(versionedSavedGrants(saved));
     },
   };
 }

@@ -26,8 +26,8 @@ export interface SavedGrants {
 /**
  * Where an agent keeps the grants its human approved, so that a restarted agent holds them
  * again instead of asking the human again. Adapters: {@link createMemoryGrantStorage} (this
- * process only), and `createFileGrantStorage` from `@agentauth/sdk/node` (a JSON file, mode
- * 0600). The agent saves the whole set each time it changes; access tokens and per-task tokens
+ * process only), {@link createIndexedDbGrantStorage} (browsers), and `createFileGrantStorage`
+ * from `@agentauth/sdk/node` (a JSON file, mode 0600). The agent saves the whole set each time it changes; access tokens and per-task tokens
  * are never saved. One storage is for one agent at a time: two live agents on the same storage
  * overwrite each other's grants.
  */
@@ -46,6 +46,33 @@ export function isGrantStorage(value: unknown): value is GrantStorage {
 }
 
 const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+/** The version of the format a storage writes a snapshot in; another is refused, not misread. */
+const FORMAT_VERSION = 1;
+
+/** `saved` as a storage writes it: `{ version: 1, jkt, grants }`. */
+export function versionedSavedGrants(saved: SavedGrants): Record<string, unknown> {
+  return { version: FORMAT_VERSION, jkt: saved.jkt, grants: saved.grants };
+}
+
+/**
+ * The snapshot in `value`, written by {@link versionedSavedGrants}: refused (`ERR_GRANT_STORAGE`)
+ * if it is of another version, else checked as {@link parseSavedGrants} does.
+ */
+export function parseVersionedSavedGrants(
+  value: unknown,
+  where: string,
+  path?: string,
+): SavedGrants {
+  if ((value as { version?: unknown } | null)?.version !== FORMAT_VERSION) {
+    throw new AgentAuthSdkError(
+      "ERR_GRANT_STORAGE",
+      `${where} is not version ${FORMAT_VERSION} of the saved grants format`,
+      { path },
+    );
+  }
+  return parseSavedGrants(value, where, path);
+}
 
 /**
  * Checks that `value` is a {@link SavedGrants} — a thumbprint, and grants with a service

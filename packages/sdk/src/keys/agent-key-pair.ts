@@ -19,6 +19,35 @@ export async function generateAgentKeyPair(extractable: boolean): Promise<Crypto
   return (await crypto.subtle.generateKey(P256, extractable, ["sign", "verify"])) as CryptoKeyPair;
 }
 
+/** A new key pair whose private key is not extractable, for a store; else `ERR_KEY_STORE`. */
+export async function generateStoredAgentKeyPair(): Promise<CryptoKeyPair> {
+  try {
+    return await generateAgentKeyPair(false);
+  } catch (cause) {
+    throw new AgentAuthSdkError("ERR_KEY_STORE", "Could not generate a P-256 key", { cause });
+  }
+}
+
+/**
+ * What keeps `value` from being a key pair a store can hold — `CryptoKey`s, ECDSA P-256, a
+ * private key that signs and cannot be exported — or `undefined` if nothing does.
+ */
+export function keyPairProblem(value: unknown): string | undefined {
+  const { privateKey, publicKey } = (value ?? {}) as Partial<CryptoKeyPair>;
+  const algorithm = privateKey?.algorithm as EcKeyAlgorithm | undefined;
+  if (
+    !(privateKey instanceof CryptoKey) ||
+    !(publicKey instanceof CryptoKey) ||
+    algorithm?.name !== "ECDSA" ||
+    algorithm.namedCurve !== "P-256" ||
+    !privateKey.usages.includes("sign")
+  ) {
+    return "keyPair must be an ECDSA P-256 CryptoKeyPair that can sign";
+  }
+  if (privateKey.extractable) return "keyPair's private key must not be extractable";
+  return undefined;
+}
+
 /** The private JWK of an extractable key pair, for writing to a key file. */
 export async function exportPrivateAgentJwk(keyPair: CryptoKeyPair): Promise<PrivateAgentJwk> {
   const { x, y, d } = await crypto.subtle.exportKey("jwk", keyPair.privateKey);

@@ -8,7 +8,8 @@ export interface StoredAgentKey {
 
 /**
  * Where the agent keeps its identity: a P-256 key generated on first use, and the agent id it
- * was enrolled under. Adapters: {@link createMemoryKeyStore} (this process only; browsers), and
+ * was enrolled under. Adapters: {@link createMemoryKeyStore} (this process only),
+ * {@link createIndexedDbKeyStore} (browsers: the `CryptoKey` itself in IndexedDB), and
  * `createFileKeyStore` from `@agentauth/sdk/node` (a JWK file, mode 0600). The private key
  * never leaves the store's `CryptoKey`: the SDK only asks it to sign.
  */
@@ -24,9 +25,14 @@ export interface KeyStore {
 
 const AGENT_ID = /^[A-Za-z0-9._~-]{1,200}$/;
 
+/** Whether `agentId` looks like a registry agent id. */
+export function isAgentId(agentId: unknown): agentId is string {
+  return typeof agentId === "string" && AGENT_ID.test(agentId);
+}
+
 /** Throws `TypeError` unless `agentId` looks like a registry agent id. */
 export function assertAgentId(agentId: unknown): asserts agentId is string {
-  if (typeof agentId !== "string" || !AGENT_ID.test(agentId)) {
+  if (!isAgentId(agentId)) {
     throw new TypeError("An agent id is 1 to 200 characters of [A-Za-z0-9._~-]");
   }
 }

@@ -1,11 +1,10 @@
-import { AgentAuthSdkError } from "../errors.js";
-import { generateAgentKeyPair } from "./agent-key-pair.js";
+import { generateStoredAgentKeyPair, keyPairProblem } from "./agent-key-pair.js";
 import { assertAgentId, type KeyStore, type StoredAgentKey } from "./key-store.js";
 
 export interface MemoryKeyStoreOptions {
   /**
-   * A P-256 ECDSA key pair to use instead of a new one — e.g. a non-extractable pair a browser
-   * app keeps in IndexedDB. Its private key must not be extractable.
+   * A P-256 ECDSA key pair to use instead of a new one (to keep one across page loads, use
+   * {@link createIndexedDbKeyStore}). Its private key must not be extractable.
    */
   readonly keyPair?: CryptoKeyPair;
   /** The agent id `keyPair` is enrolled under. */
@@ -19,18 +18,21 @@ export interface MemoryKeyStoreOptions {
  */
 export function createMemoryKeyStore(options: MemoryKeyStoreOptions = {}): KeyStore {
   if (options.agentId !== undefined) assertAgentId(options.agentId);
-  if (options.keyPair !== undefined) assertUsableKeyPair(options.keyPair);
+  if (options.keyPair !== undefined) {
+    const problem = keyPairProblem(options.keyPair);
+    if (problem !== undefined) throw new TypeError(problem);
+  }
   let agentId = options.agentId;
   let keyPair: Promise<CryptoKeyPair> | undefined =
     options.keyPair === undefined ? undefined : Promise.resolve(options.keyPair);
   return {
     async loadOrCreate(): Promise<StoredAgentKey> {
-      keyPair ??= generateAgentKeyPair(false);
+      keyPair ??= generateStoredAgentKeyPair();
       try {
         return { keyPair: await keyPair, agentId };
-      } catch (cause) {
+      } catch (error) {
         keyPair = undefined;
-        throw new AgentAuthSdkError("ERR_KEY_STORE", "Could not generate a P-256 key", { cause });
+        throw error;
       }
     },
     async saveAgentId(id) {
@@ -38,21 +40,4 @@ export function createMemoryKeyStore(options: MemoryKeyStoreOptions = {}): KeySt
       agentId = id;
     },
   };
-}
-
-function assertUsableKeyPair(keyPair: CryptoKeyPair): void {
-  const { privateKey, publicKey } = keyPair ?? {};
-  const algorithm = privateKey?.algorithm as EcKeyAlgorithm | undefined;
-  if (
-    !(privateKey instanceof CryptoKey) ||
-    !(publicKey instanceof CryptoKey) ||
-    algorithm?.name !== "ECDSA" ||
-    algorithm.namedCurve !== "P-256" ||
-    !privateKey.usages.includes("sign")
-  ) {
-    throw new TypeError("keyPair must be an ECDSA P-256 CryptoKeyPair that can sign");
-  }
-  if (privateKey.extractable) {
-    throw new TypeError("keyPair's private key must not be extractable");
-  }
 }

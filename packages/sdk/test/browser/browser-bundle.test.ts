@@ -22,7 +22,13 @@ describe("the SDK's browser build", () => {
     for (const nodeOnly of ["file-key-store.ts", "file-grant-storage.ts", "private-json-file.ts"]) {
       expect(bundle.moduleIds.some((id) => id.endsWith(nodeOnly))).toBe(false);
     }
-    expect(bundle.moduleIds.some((id) => id.endsWith("memory-grant-storage.ts"))).toBe(true);
+    for (const browserSafe of [
+      "memory-grant-storage.ts",
+      "indexed-db-key-store.ts",
+      "indexed-db-grant-storage.ts",
+    ]) {
+      expect(bundle.moduleIds.some((id) => id.endsWith(browserSafe))).toBe(true);
+    }
     expect(bundle.code).not.toMatch(/["']node:|\brequire\(/);
     expect(bundle.code).toContain("createAgent");
   });

@@ -24,12 +24,30 @@ function skipWithoutBrowser(): boolean {
 declare global {
   // The bundle's IIFE global, in the page.
   var AgentAuthSdk: typeof import("../../src/index.js");
+  // The clock the page's agents use: the human approves before the agent polls, so the polls
+  // need not really wait.
+  var fastClock: import("../../src/clock.js").Clock;
 }
 
 describe.skipIf(skipWithoutBrowser())("the SDK in Chromium", () => {
   let platform: TestPlatform;
   let browser: Browser;
+  let bundle: string;
   let page: Page;
+
+  /** Loads (or reloads) a page on the registry's origin and runs the SDK's bundle in it. */
+  async function openSdk(tab: Page, reload = false): Promise<void> {
+    // The registry's endpoints are same-origin for the page, and the service provider answers
+    // cross-origin requests (CORS).
+    await (reload ? tab.reload() : tab.goto(`${platform.registryUrl}/health/live`));
+    await tab.evaluate(bundle);
+    await tab.evaluate(() => {
+      globalThis.fastClock = {
+        now: () => new Date(),
+        sleep: () => new Promise<void>((resolve) => setTimeout(resolve, 10)),
+      };
+    });
+  }
 
   beforeAll(async () => {
     platform = await startTestPlatform(backends()[0] as Backend);
@@ -37,15 +55,14 @@ describe.skipIf(skipWithoutBrowser())("the SDK in Chromium", () => {
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
     });
+    bundle = (
+      await bundleForBrowser(SDK_SOURCE_ENTRY, {
+        conditions: BROWSER_SOURCE_CONDITIONS,
+        format: "iife",
+      })
+    ).code;
     page = await browser.newPage();
-    // A page on the registry's origin: the registry's endpoints are same-origin for it, and the
-    // service provider answers cross-origin requests (CORS).
-    await page.goto(`${platform.registryUrl}/health/live`);
-    const bundle = await bundleForBrowser(SDK_SOURCE_ENTRY, {
-      conditions: BROWSER_SOURCE_CONDITIONS,
-      format: "iife",
-    });
-    await page.evaluate(bundle.code);
+    await openSdk(page);
   });
   afterAll(async () => {
     await browser?.close();
@@ -63,12 +80,7 @@ describe.skipIf(skipWithoutBrowser())("the SDK in Chromium", () => {
           () => true,
           () => false,
         );
-        // The human approves before the agent polls, so the polls need not really wait.
-        const clock = {
-          now: () => new Date(),
-          sleep: () => new Promise<void>((resolve) => setTimeout(resolve, 10)),
-        };
-        const agent = await createAgent({ registryUrl, keyStore, clock });
+        const agent = await createAgent({ registryUrl, keyStore, clock: globalThis.fastClock });
         await agent.enroll(code);
         const request = await agent.requestGrant({
           serviceProvider,
@@ -122,5 +134,101 @@ describe.skipIf(skipWithoutBrowser())("the SDK in Chromium", () => {
     expect(platform.serviceProvider.received.filter((path) => path === "/payments")).toHaveLength(
       2,
     );
+  });
+
+  it("keeps the key and the grants in IndexedDB across a reload: the private key unexportable", async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    await openSdk(tab);
+    const code = await platform.enrolmentCode("browser agent on IndexedDB");
+    const before = await tab.evaluate(
+      async ({ registryUrl, code, serviceProvider }) => {
+        const { createAgent, createIndexedDbGrantStorage, createIndexedDbKeyStore } =
+          globalThis.AgentAuthSdk;
+        const keyStore = createIndexedDbKeyStore({ name: "reloaded" });
+        const grantStorage = createIndexedDbGrantStorage({ name: "reloaded" });
+        const agent = await createAgent({
+          registryUrl,
+          keyStore,
+          grantStorage,
+          clock: globalThis.fastClock,
+        });
+        await agent.enroll(code);
+        const request = await agent.requestGrant({
+          serviceProvider,
+          capabilities: [{ type: "read", resource: "balance" }],
+        });
+        Object.assign(globalThis, { request });
+        return { agentId: agent.id, publicJwk: agent.publicJwk, requestId: request.requestId };
+      },
+      { registryUrl: platform.registryUrl, code, serviceProvider: platform.serviceProviderId },
+    );
+    const { grantId } = await platform.approve(before.requestId);
+    // waitForApproval resolves once the approved grant is saved.
+    await tab.evaluate(() =>
+      (globalThis as unknown as { request: { waitForApproval(): Promise<unknown> } }).request
+        .waitForApproval()
+        .then(() => undefined),
+    );
+
+    await openSdk(tab, true);
+    const after = await tab.evaluate(
+      async ({ registryUrl, url, serviceProvider }) => {
+        const { createAgent, createIndexedDbGrantStorage, createIndexedDbKeyStore } =
+          globalThis.AgentAuthSdk;
+        const reloaded = !("request" in globalThis);
+        const keyStore = createIndexedDbKeyStore({ name: "reloaded" });
+        const grantStorage = createIndexedDbGrantStorage({ name: "reloaded" });
+        const { keyPair, agentId } = await keyStore.loadOrCreate();
+        const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", keyPair.publicKey);
+        const exported = await crypto.subtle.exportKey("jwk", keyPair.privateKey).then(
+          () => "exported",
+          (error: Error) => error.name,
+        );
+        const saved = await grantStorage.load();
+        const agent = await createAgent({ registryUrl, keyStore, grantStorage });
+        const response = await agent.fetch(url, { serviceProvider });
+        return {
+          reloaded,
+          agentId,
+          publicJwk: { kty, crv, x, y },
+          extractable: keyPair.privateKey.extractable,
+          exported,
+          saved: { jkt: saved?.jkt, grantIds: saved?.grants.map((grant) => grant.grantId) },
+          agent: { id: agent.id, jkt: agent.jkt, grants: agent.grants().length },
+          status: response.status,
+        };
+      },
+      {
+        registryUrl: platform.registryUrl,
+        url: `${platform.serviceProvider.url}/balance`,
+        serviceProvider: platform.serviceProviderId,
+      },
+    );
+    expect(after.reloaded).toBe(true);
+    expect(after.agentId).toBe(before.agentId);
+    expect(after.publicJwk).toEqual(before.publicJwk);
+    expect(after.extractable).toBe(false);
+    expect(after.exported).toBe("InvalidAccessError");
+    expect(after.saved.grantIds).toEqual([grantId]);
+    expect(after.agent).toEqual({ id: before.agentId, jkt: after.saved.jkt, grants: 1 });
+    // The restored grant's refresh token got an access token: no new approval was asked for.
+    expect(after.status).toBe(200);
+
+    // Two tabs of the origin creating a key at once end up with one key.
+    const other = await context.newPage();
+    await openSdk(other);
+    const keys = await Promise.all(
+      [tab, other].map((each) =>
+        each.evaluate(async () => {
+          const { keyPair } = await globalThis.AgentAuthSdk.createIndexedDbKeyStore({
+            name: "two-tabs",
+          }).loadOrCreate();
+          return (await crypto.subtle.exportKey("jwk", keyPair.publicKey)).x;
+        }),
+      ),
+    );
+    expect(keys[1]).toBe(keys[0]);
+    await context.close();
   });
 });
