@@ -1,13 +1,18 @@
-import { computeJwkThumbprint, createWebCryptoDpopKey, type PublicJwk } from "@agentauth/core";
+import {
+  computeJwkThumbprint,
+  createWebCryptoDpopKey,
+  type DpopKey,
+  type PublicJwk,
+} from "@agentauth/core";
 import { dpopFetch } from "./calls/dpop-fetch.js";
-import { AgentAuthSdkError } from "./errors.js";
+import { AgentAuthSdkError, isAgentAuthSdkError } from "./errors.js";
 import {
   assertServiceProvider,
   type GrantRequest,
   type RequestGrantOptions,
   requestGrant,
 } from "./grants/grant-request.js";
-import { type HttpDeps, throwIfAborted } from "./http/http-client.js";
+import { type HttpDeps, raceAbort, throwIfAborted } from "./http/http-client.js";
 import { NonceStore } from "./http/nonce-store.js";
 import { type CreateAgentOptions, parseAgentOptions } from "./options.js";
 import { createRegistryClient } from "./registry/registry-client.js";
@@ -39,8 +44,12 @@ export interface GrantOption {
 export interface Agent {
   /** The agent id at the registry; `undefined` until enrolled. */
   readonly id: string | undefined;
-  /** The RFC 7638 thumbprint of the agent's public key: its identity for token binding. */
+  /**
+   * The RFC 7638 thumbprint of the agent's public key: its identity for token binding. It
+   * changes with {@link Agent.rotateKey}.
+   */
   readonly jkt: string;
+  /** The agent's current public key. */
   readonly publicJwk: PublicJwk;
   readonly registryUrl: string;
 
@@ -73,6 +82,15 @@ export interface Agent {
    * too).
    */
   revokeGrant(serviceProvider: string, options?: SignalOption & GrantOption): Promise<void>;
+  /**
+   * Replaces the agent's key with a new one at the registry, without a new approval: the grants
+   * and their refresh tokens stay (they now need the new key), the access tokens held are
+   * forgotten (the registry revoked them), and the key store and grant storage follow. Crash
+   * safe: the next key is staged in the key store first, so calling it again after a failure or
+   * a crash — also when `createAgent` comes up with a staged key — completes the same rotation.
+   * See docs/sdk.md for the errors.
+   */
+  rotateKey(options?: SignalOption): Promise<{ readonly jkt: string }>;
 }
 
 /**
@@ -87,9 +105,11 @@ export interface Agent {
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const config = parseAgentOptions(options);
   const stored = await config.keyStore.loadOrCreate();
-  const key = await createWebCryptoDpopKey(stored.keyPair);
-  const jkt = await computeJwkThumbprint(key.publicJwk);
+  let current = await signingKey(stored.keyPair);
   let agentId = stored.agentId;
+  // A next key staged and not promoted: a rotation under way, or one a crash interrupted.
+  let rotationPending = stored.nextKeyPair !== undefined;
+  let rotating: Promise<{ readonly jkt: string }> | undefined;
 
   const http: HttpDeps = {
     fetch: config.fetch,
@@ -103,8 +123,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const registry = createRegistryClient({
     http,
     registryUrl: config.registryUrl,
-    key,
-    jkt,
+    key: () => current.key,
+    jkt: () => current.jkt,
     agentId: () => agentId,
   });
   const grants = new GrantStore({
@@ -113,17 +133,80 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     refreshBeforeExpirySeconds: config.refreshBeforeExpirySeconds,
     logger: config.logger,
     storage: config.grantStorage,
-    jkt,
+    jkt: () => current.jkt,
+    rotationPending: () => rotationPending,
   });
-  await grants.load();
-  const calls = { http, key };
+  await grants.load(
+    stored.nextKeyPair === undefined ? undefined : (await signingKey(stored.nextKeyPair)).jkt,
+  );
+  const calls = {
+    http,
+    get key() {
+      return current.key;
+    },
+  };
+
+  /** The rotation itself; `agent.rotateKey` runs one at a time. */
+  const rotate = async (signal: AbortSignal | undefined): Promise<{ readonly jkt: string }> => {
+    if (agentId === undefined) {
+      throw new AgentAuthSdkError("ERR_NOT_ENROLLED", "Enrol the agent before rotating its key");
+    }
+    const next = await signingKey(await config.keyStore.stageNextKey());
+    rotationPending = true;
+    // Equal: the registry swapped the key and this agent switched, but the promotion failed.
+    if (next.jkt !== current.jkt) {
+      await swapAtRegistry(next, signal);
+      current = next;
+      grants.forgetAccessTokens();
+      config.logger?.debug({ agentId, jkt: next.jkt }, "agentauth: the agent key was rotated");
+    }
+    await grants.save();
+    const promoted = await config.keyStore.promoteNextKey();
+    if ((await signingKey(promoted.keyPair)).jkt !== next.jkt) {
+      throw new AgentAuthSdkError(
+        "ERR_KEY_STORE",
+        "The key store promoted another key than the one staged",
+      );
+    }
+    rotationPending = false;
+    return { jkt: next.jkt };
+  };
+
+  /**
+   * `POST /agents/rotate-key`. Refused as an unknown client while the next key is staged: the
+   * registry most likely swapped the key already (an answer lost, or a crash before the
+   * promotion), which a call authenticated by the next key shows.
+   */
+  const swapAtRegistry = async (next: SigningKey, signal: AbortSignal | undefined) => {
+    try {
+      await registry.rotateKey(next.key, next.jkt, signal);
+    } catch (error) {
+      if (!isAgentAuthSdkError(error, "ERR_CLIENT_REJECTED")) throw error;
+      try {
+        await registry.proveKey(next.key, signal);
+      } catch (proof) {
+        if (!isAgentAuthSdkError(proof, "ERR_CLIENT_REJECTED")) throw proof;
+        throw new AgentAuthSdkError(
+          "ERR_CLIENT_REJECTED",
+          "The registry refused the key rotation: no enabled agent holds the current key or the " +
+            "staged next key (was the agent disabled?)",
+          { status: error.status, cause: error },
+        );
+      }
+      config.logger?.debug({ agentId }, "agentauth: the registry holds the staged key already");
+    }
+  };
 
   return {
     get id() {
       return agentId;
     },
-    jkt,
-    publicJwk: key.publicJwk,
+    get jkt() {
+      return current.jkt;
+    },
+    get publicJwk() {
+      return current.key.publicJwk;
+    },
     registryUrl: config.registryUrl,
 
     async enroll(code, enrolOptions = {}) {
@@ -201,7 +284,25 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       const failed = revocations.find((result) => result.status === "rejected");
       if (failed !== undefined) throw failed.reason;
     },
+
+    async rotateKey(rotateOptions = {}) {
+      throwIfAborted(rotateOptions.signal);
+      rotating ??= rotate(rotateOptions.signal).finally(() => {
+        rotating = undefined;
+      });
+      return raceAbort(rotating, rotateOptions.signal);
+    },
   } satisfies Agent;
+}
+
+interface SigningKey {
+  readonly key: DpopKey;
+  readonly jkt: string;
+}
+
+async function signingKey(keyPair: CryptoKeyPair): Promise<SigningKey> {
+  const key = await createWebCryptoDpopKey(keyPair);
+  return { key, jkt: await computeJwkThumbprint(key.publicJwk) };
 }
 
 /** `options.grantId`, checked: absent, or a grant id. */

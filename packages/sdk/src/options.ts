@@ -3,7 +3,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { type GrantStorage, isGrantStorage } from "./grants/grant-storage.js";
 import type { RetryPolicy } from "./http/backoff.js";
 import { isCredentialUrl } from "./http/secure-url.js";
-import { isKeyStore, type KeyStore } from "./keys/key-store.js";
+import { isKeyStore, KEY_STORE_METHODS, type KeyStore } from "./keys/key-store.js";
 import { createMemoryKeyStore } from "./keys/memory-key-store.js";
 import { isSdkLogger, type SdkLogger } from "./logger.js";
 
@@ -73,7 +73,9 @@ const optionsSchema = z.strictObject({
       "must be the registry's https URL (http only on localhost), without credentials, query or fragment",
   }),
   keyStore: z
-    .custom<KeyStore>(isKeyStore, { error: "must be a KeyStore (loadOrCreate, saveAgentId)" })
+    .custom<KeyStore>(isKeyStore, {
+      error: `must be a KeyStore (${KEY_STORE_METHODS.join(", ")})`,
+    })
     .optional(),
   grantStorage: z
     .custom<GrantStorage>(isGrantStorage, { error: "must be a GrantStorage (load, save)" })

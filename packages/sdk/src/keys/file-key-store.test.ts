@@ -38,6 +38,47 @@ describe("createFileKeyStore", () => {
     expect(await readdir(join(path, ".."))).toEqual(["agent-key.json"]);
   });
 
+  it("stages the next key in <path>.next (mode 0600) and promotes it by renaming a copy with the kid", async () => {
+    const path = freshPath();
+    const store = createFileKeyStore(path);
+    await store.loadOrCreate();
+    await store.saveAgentId("agt_42");
+    await store.stageNextKey();
+    expect((await stat(`${path}.next`)).mode & 0o777).toBe(0o600);
+    const staged = JSON.parse(await readFile(`${path}.next`, "utf8"));
+    expect(Object.keys(staged).sort()).toEqual(["crv", "d", "kty", "x", "y"]);
+    expect(JSON.parse(await readFile(path, "utf8"))).toMatchObject({ kid: "agt_42" });
+    await store.promoteNextKey();
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual({ ...staged, kid: "agt_42" });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(join(path, ".."))).toEqual(["agent-key.json"]);
+  });
+
+  it("removes a staged key equal to the current one (a promotion stopped after its rename)", async () => {
+    const path = freshPath();
+    const jwk = await exportPrivateAgentJwk(await generateAgentKeyPair(true));
+    await writeKeyFile(path, { ...jwk, kid: "agt_7" });
+    await writeKeyFile(`${path}.next`, jwk);
+    const store = createFileKeyStore(path);
+    expect((await store.loadOrCreate()).nextKeyPair).toBeUndefined();
+    expect(await readdir(join(path, ".."))).toEqual(["agent-key.json"]);
+    await expectKeyStoreError(store.promoteNextKey(), /has no next key staged/);
+    const next = await store.stageNextKey();
+    expect((await crypto.subtle.exportKey("jwk", next.publicKey)).x).not.toBe(jwk.x);
+  });
+
+  it("refuses a staged key file that group or others may read, without quoting the key", async () => {
+    const path = freshPath();
+    await createFileKeyStore(path).loadOrCreate();
+    const jwk = await exportPrivateAgentJwk(await generateAgentKeyPair(true));
+    await writeKeyFile(`${path}.next`, jwk, 0o644);
+    await expectKeyStoreError(
+      createFileKeyStore(path).stageNextKey(),
+      /next key file .*\.next is accessible by group or others/,
+      jwk.d,
+    );
+  });
+
   it("ends with one key when several processes create it at once", async () => {
     const path = freshPath();
     const stores = Array.from({ length: 8 }, () => createFileKeyStore(path));

@@ -7,7 +7,12 @@ import {
   type PrivateAgentJwk,
   parsePrivateAgentJwk,
 } from "./agent-key-pair.js";
-import { assertAgentId, type KeyStore, type StoredAgentKey } from "./key-store.js";
+import {
+  assertAgentId,
+  type KeyStore,
+  nothingStagedError,
+  type StoredAgentKey,
+} from "./key-store.js";
 
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 
@@ -21,6 +26,9 @@ const MAX_KEY_FILE_BYTES = 16 * 1024;
  * in the SDK ever reads it back or sends it anywhere. Saving the agent id rewrites the file
  * atomically (`rename(2)`), keeping the key and the mode.
  *
+ * A key rotation's next key is staged in `<path>.next`, written the same way; promoting it
+ * renames a copy (with the agent id as `kid`) over the key file, then removes `<path>.next`.
+ *
  * @example const keyStore = createFileKeyStore(".agentauth/agent-key.json");
  */
 export function createFileKeyStore(path: string): KeyStore {
@@ -30,15 +38,26 @@ export function createFileKeyStore(path: string): KeyStore {
     noun: "key",
     maxBytes: MAX_KEY_FILE_BYTES,
   });
+  const nextFile = privateJsonFile({
+    path: `${file.path}.next`,
+    code: "ERR_KEY_STORE",
+    noun: "next key",
+    maxBytes: MAX_KEY_FILE_BYTES,
+  });
   let loaded: Promise<StoredAgentKey> | undefined;
+  const load = () => {
+    loaded ??= loadKeys(file, nextFile).catch((error: unknown) => {
+      loaded = undefined;
+      throw error;
+    });
+    return loaded;
+  };
+  const reload = () => {
+    loaded = undefined;
+    return load();
+  };
   return {
-    loadOrCreate() {
-      loaded ??= loadOrCreateKey(file).catch((error: unknown) => {
-        loaded = undefined;
-        throw error;
-      });
-      return loaded;
-    },
+    loadOrCreate: load,
     async saveAgentId(agentId) {
       assertAgentId(agentId);
       const current = await readKeyFile(file);
@@ -55,22 +74,86 @@ export function createFileKeyStore(path: string): KeyStore {
       await file.replace({ ...current, kid: agentId });
       loaded = loaded?.then((stored) => ({ ...stored, agentId }));
     },
+    async stageNextKey() {
+      const { nextKeyPair } = await load();
+      if (nextKeyPair !== undefined) return nextKeyPair;
+      // Published with link(2): of two stores staging at once, the first one's key is the key.
+      await createKeyFile(nextFile);
+      const staged = (await reload()).nextKeyPair;
+      if (staged === undefined) {
+        throw nextFile.error(`The next key file ${nextFile.path} disappeared while it was staged`);
+      }
+      return staged;
+    },
+    async promoteNextKey() {
+      const current = await readKeyFile(file);
+      if (current === undefined) {
+        throw file.error(`The key file ${file.path} disappeared before the next key was promoted`);
+      }
+      const next = await readNextKeyFile(nextFile, current);
+      if (next === undefined) throw nothingStagedError(`The key file ${file.path}`);
+      const { kty, crv, x, y, d } = next;
+      // One rename(2) makes the next key current; the next key file is only removed after it.
+      await file.replace({
+        kty,
+        crv,
+        x,
+        y,
+        d,
+        ...(current.kid === undefined ? {} : { kid: current.kid }),
+      });
+      await removeKeyFile(nextFile);
+      return reload();
+    },
   };
 }
 
-async function loadOrCreateKey(file: PrivateJsonFile): Promise<StoredAgentKey> {
+async function loadKeys(file: PrivateJsonFile, nextFile: PrivateJsonFile): Promise<StoredAgentKey> {
+  const jwk = await loadOrCreateKey(file);
+  const next = await readNextKeyFile(nextFile, jwk);
+  return {
+    keyPair: await importAgentKeyPair(jwk, `The key file ${file.path}`),
+    agentId: jwk.kid,
+    nextKeyPair:
+      next === undefined
+        ? undefined
+        : await importAgentKeyPair(next, `The key file ${nextFile.path}`),
+  };
+}
+
+async function loadOrCreateKey(file: PrivateJsonFile): Promise<PrivateAgentJwk> {
   // A second pass only follows a lost creation race; a third, a winner's file deleted meanwhile.
   for (let attempt = 0; attempt < 3; attempt++) {
     const jwk = await readKeyFile(file);
-    if (jwk !== undefined) {
-      return {
-        keyPair: await importAgentKeyPair(jwk, `The key file ${file.path}`),
-        agentId: jwk.kid,
-      };
-    }
+    if (jwk !== undefined) return jwk;
     await createKeyFile(file);
   }
   throw file.error(`The key file ${file.path} disappeared while it was being loaded`);
+}
+
+/**
+ * The staged next key, or `undefined` if there is none. One equal to the current key is what a
+ * promotion stopped between its rename and the removal leaves: it is removed.
+ */
+async function readNextKeyFile(
+  nextFile: PrivateJsonFile,
+  current: PrivateAgentJwk,
+): Promise<PrivateAgentJwk | undefined> {
+  const next = await readKeyFile(nextFile);
+  if (next === undefined || next.x !== current.x || next.y !== current.y) return next;
+  await removeKeyFile(nextFile);
+  return undefined;
+}
+
+/** Removes `file` (if it is there), durably. */
+async function removeKeyFile(file: PrivateJsonFile): Promise<void> {
+  try {
+    await unlink(file.path);
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT")
+      throw file.ioError(`remove the key file ${file.path}`, error);
+  }
+  await file.syncDirectory();
 }
 
 /** The file's key, or `undefined` if there is no file; refuses loose permissions. */

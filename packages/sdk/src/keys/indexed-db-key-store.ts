@@ -4,7 +4,13 @@ import {
   indexedDbRecord,
 } from "../indexed-db/indexed-db-record.js";
 import { generateStoredAgentKeyPair, keyPairProblem } from "./agent-key-pair.js";
-import { assertAgentId, isAgentId, type KeyStore, type StoredAgentKey } from "./key-store.js";
+import {
+  assertAgentId,
+  isAgentId,
+  type KeyStore,
+  nothingStagedError,
+  type StoredAgentKey,
+} from "./key-store.js";
 
 export type IndexedDbKeyStoreOptions = IndexedDbOptions;
 
@@ -23,28 +29,38 @@ interface KeyRecord {
  * can read — and the agent id once enrolled. The key is generated with WebCrypto on first use
  * and added in one `readwrite` transaction, which fails if a key is there already: tabs
  * starting together end up with one key. A record that is not such a key pair is refused with
- * `ERR_KEY_STORE`, as is a page without IndexedDB.
+ * `ERR_KEY_STORE`, as is a page without IndexedDB. A key rotation's next key is a second record
+ * in the same object store (the array key `[name, "next"]`), added the same way; promoting it
+ * is one transaction.
  *
  * @example const keyStore = createIndexedDbKeyStore({ name: "calendar-agent" });
  */
 export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}): KeyStore {
   const record = indexedDbRecord(options, "agent-keys", "ERR_KEY_STORE");
-  let loaded: Promise<KeyRecord> | undefined;
+  let loaded: Promise<LoadedKeys> | undefined;
   const load = () => {
-    loaded ??= loadOrCreateKey(record).catch((error: unknown) => {
+    loaded ??= loadKeys(record).catch((error: unknown) => {
       loaded = undefined;
       throw error;
     });
     return loaded;
   };
+  const reload = () => {
+    loaded = undefined;
+    return load();
+  };
+  const stored = ({ current, next }: LoadedKeys): StoredAgentKey => ({
+    keyPair: current.keyPair,
+    agentId: current.agentId,
+    nextKeyPair: next?.keyPair,
+  });
   return {
     async loadOrCreate(): Promise<StoredAgentKey> {
-      const { keyPair, agentId } = await load();
-      return { keyPair, agentId };
+      return stored(await load());
     },
     async saveAgentId(agentId) {
       assertAgentId(agentId);
-      const { keyId } = await load();
+      const { keyId } = (await load()).current;
       const outcome = await record.transact(
         "readwrite",
         "save the agent id in",
@@ -71,26 +87,86 @@ export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}):
       if (outcome === "replaced") {
         throw record.error(`${record.where} holds another key than the one loaded`);
       }
-      loaded = loaded?.then((stored) => ({ ...stored, agentId }));
+      loaded = loaded?.then((keys) => ({ ...keys, current: { ...keys.current, agentId } }));
+    },
+    async stageNextKey() {
+      const { next } = await load();
+      if (next !== undefined) return next.keyPair;
+      await addKeyRecord(record, nextKeyOf, "stage the next key in");
+      const staged = (await reload()).next;
+      if (staged === undefined) {
+        throw record.error(`${record.where} lost its next key while it was staged`);
+      }
+      return staged.keyPair;
+    },
+    async promoteNextKey() {
+      // One transaction: the next key becomes current, with the agent id, and is unstaged.
+      const promoted = await record.transact(
+        "readwrite",
+        "promote the next key in",
+        (store, key) => {
+          let result = false;
+          const current = store.get(key);
+          const next = store.get(nextKeyOf(key));
+          next.onsuccess = () => {
+            const staged = next.result as Partial<KeyRecord> | undefined;
+            if (staged === undefined) return;
+            const { agentId } = (current.result ?? {}) as Partial<KeyRecord>;
+            store.put({ ...staged, ...(agentId === undefined ? {} : { agentId }) }, key);
+            store.delete(nextKeyOf(key));
+            result = true;
+          };
+          return () => result;
+        },
+      );
+      if (!promoted) throw nothingStagedError(record.where);
+      return stored(await reload());
     },
   };
+}
+
+/** The current key's record and, while a rotation is under way, the staged next key's. */
+interface LoadedKeys {
+  readonly current: KeyRecord;
+  readonly next: KeyRecord | undefined;
+}
+
+/** Where a record's staged next key is: an array key, which no record name (a string) equals. */
+const nextKeyOf = (key: string): IDBValidKey => [key, "next"];
+
+async function loadKeys(record: IndexedDbRecord): Promise<LoadedKeys> {
+  const current = await loadOrCreateKey(record);
+  const next = await record.transact("readonly", "load the next key from", (store, key) => {
+    const request = store.get(nextKeyOf(key));
+    return () => request.result as unknown;
+  });
+  return { current, next: next === undefined ? undefined : parseKeyRecord(next, record) };
 }
 
 async function loadOrCreateKey(record: IndexedDbRecord): Promise<KeyRecord> {
   const stored = await record.get("load the key from");
   if (stored !== undefined) return parseKeyRecord(stored, record);
+  return addKeyRecord(record, (key) => key, "store the key in");
+}
+
+/** Adds a new key at `at(name)` unless one is there: answers the one that is there afterwards. */
+async function addKeyRecord(
+  record: IndexedDbRecord,
+  at: (key: string) => IDBValidKey,
+  action: string,
+): Promise<KeyRecord> {
   const created: KeyRecord = {
     keyPair: await generateStoredAgentKeyPair(),
     keyId: crypto.randomUUID(),
   };
-  const kept = await record.transact("readwrite", "store the key in", (store, key) => {
+  const kept = await record.transact("readwrite", action, (store, key) => {
     let result: unknown = created;
-    const add = store.add(created, key);
+    const add = store.add(created, at(key));
     add.onerror = (event) => {
       if (add.error?.name !== "ConstraintError") return;
       // Another store (another tab) added its key first: that one is the key.
       event.preventDefault();
-      const read = store.get(key);
+      const read = store.get(at(key));
       read.onsuccess = () => {
         result = read.result;
       };

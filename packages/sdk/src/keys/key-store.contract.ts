@@ -10,8 +10,12 @@ export interface KeyStoreUnderTest {
 
 const ES256 = { name: "ECDSA", hash: "SHA-256" } as const;
 
-async function publicJwk(store: KeyStore): Promise<JsonWebKey> {
-  const { keyPair } = await store.loadOrCreate();
+async function publicJwk(store: KeyStore): Promise<JsonWebKey | undefined> {
+  return publicJwkOf((await store.loadOrCreate()).keyPair);
+}
+
+async function publicJwkOf(keyPair: CryptoKeyPair | undefined): Promise<JsonWebKey | undefined> {
+  if (keyPair === undefined) return undefined;
   const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", keyPair.publicKey);
   return { kty, crv, x, y };
 }
@@ -59,6 +63,70 @@ export function describeKeyStoreContract(
         await expect(store.saveAgentId(id as string)).rejects.toBeInstanceOf(TypeError);
       }
       expect((await store.loadOrCreate()).agentId).toBeUndefined();
+    });
+
+    it("stages one next key beside the current one, the same on every call", async () => {
+      const { store, reopen } = await open();
+      const current = await publicJwk(store);
+      expect((await store.loadOrCreate()).nextKeyPair).toBeUndefined();
+      const staged = await store.stageNextKey();
+      expect(staged.privateKey.extractable).toBe(false);
+      const next = await publicJwkOf(staged);
+      expect(next).not.toEqual(current);
+      expect(await publicJwkOf(await store.stageNextKey())).toEqual(next);
+      // The current key stays current while a next one is staged, reopened stores included.
+      const reopened = await reopen();
+      expect(await publicJwk(reopened)).toEqual(current);
+      expect(await publicJwkOf((await reopened.loadOrCreate()).nextKeyPair)).toEqual(next);
+      expect(await publicJwkOf(await reopened.stageNextKey())).toEqual(next);
+      expect(await publicJwk(store)).toEqual(current);
+    });
+
+    it("ends with one staged key when several stage at once", async () => {
+      const { store, reopen } = await open();
+      await store.loadOrCreate();
+      const others = await Promise.all([reopen(), reopen()]);
+      const staged = await Promise.all(
+        [store, store, ...others].map(async (each) => publicJwkOf(await each.stageNextKey())),
+      );
+      for (const next of staged) expect(next).toEqual(staged[0]);
+      expect(await publicJwkOf((await (await reopen()).loadOrCreate()).nextKeyPair)).toEqual(
+        staged[0],
+      );
+    });
+
+    it("promotes the staged key to current, keeping the agent id, and unstages it", async () => {
+      const { store, reopen } = await open();
+      const before = await publicJwk(store);
+      await store.saveAgentId("agt_rotating");
+      const next = await publicJwkOf(await store.stageNextKey());
+      const promoted = await store.promoteNextKey();
+      expect(await publicJwkOf(promoted.keyPair)).toEqual(next);
+      expect(promoted).toMatchObject({ agentId: "agt_rotating", nextKeyPair: undefined });
+      for (const each of [store, await reopen()]) {
+        const loaded = await each.loadOrCreate();
+        expect(await publicJwkOf(loaded.keyPair)).toEqual(next);
+        expect(loaded).toMatchObject({ agentId: "agt_rotating", nextKeyPair: undefined });
+      }
+      // The next rotation stages another key again, neither the old nor the promoted one.
+      const following = await publicJwkOf(await (await reopen()).stageNextKey());
+      expect(following).not.toEqual(next);
+      expect(following).not.toEqual(before);
+    });
+
+    it("refuses to promote when no next key is staged, keeping the current key", async () => {
+      const { store, reopen } = await open();
+      const current = await publicJwk(store);
+      await expectKeyStoreError(store.promoteNextKey(), /has no next key staged to promote/);
+      await store.stageNextKey();
+      await store.promoteNextKey();
+      const promoted = await publicJwk(store);
+      await expectKeyStoreError(
+        (await reopen()).promoteNextKey(),
+        /has no next key staged to promote/,
+      );
+      expect(promoted).not.toEqual(current);
+      expect(await publicJwk(await reopen())).toEqual(promoted);
     });
 
     it("gives different stores different keys", async () => {

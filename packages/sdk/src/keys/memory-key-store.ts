@@ -1,5 +1,10 @@
 import { generateStoredAgentKeyPair, keyPairProblem } from "./agent-key-pair.js";
-import { assertAgentId, type KeyStore, type StoredAgentKey } from "./key-store.js";
+import {
+  assertAgentId,
+  type KeyStore,
+  nothingStagedError,
+  type StoredAgentKey,
+} from "./key-store.js";
 
 export interface MemoryKeyStoreOptions {
   /**
@@ -25,15 +30,38 @@ export function createMemoryKeyStore(options: MemoryKeyStoreOptions = {}): KeySt
   let agentId = options.agentId;
   let keyPair: Promise<CryptoKeyPair> | undefined =
     options.keyPair === undefined ? undefined : Promise.resolve(options.keyPair);
+  let nextKeyPair: Promise<CryptoKeyPair> | undefined;
+  /** `pending`'s key; a failed generation is forgotten, so the next call tries again. */
+  const settle = async (pending: Promise<CryptoKeyPair>, forget: () => void) => {
+    try {
+      return await pending;
+    } catch (error) {
+      forget();
+      throw error;
+    }
+  };
+  const load = async (): Promise<StoredAgentKey> => {
+    keyPair ??= generateStoredAgentKeyPair();
+    const current = await settle(keyPair, () => {
+      keyPair = undefined;
+    });
+    return { keyPair: current, agentId, nextKeyPair: await nextKeyPair?.catch(() => undefined) };
+  };
   return {
-    async loadOrCreate(): Promise<StoredAgentKey> {
-      keyPair ??= generateStoredAgentKeyPair();
-      try {
-        return { keyPair: await keyPair, agentId };
-      } catch (error) {
-        keyPair = undefined;
-        throw error;
-      }
+    loadOrCreate: load,
+    async stageNextKey() {
+      await load();
+      nextKeyPair ??= generateStoredAgentKeyPair();
+      return settle(nextKeyPair, () => {
+        nextKeyPair = undefined;
+      });
+    },
+    async promoteNextKey() {
+      const staged = await nextKeyPair;
+      if (staged === undefined) throw nothingStagedError("The memory key store");
+      keyPair = Promise.resolve(staged);
+      nextKeyPair = undefined;
+      return load();
     },
     async saveAgentId(id) {
       assertAgentId(id);

@@ -49,8 +49,10 @@ export interface RegistryClientDeps {
   readonly http: HttpDeps;
   /** The registry's issuer identifier, as configured. */
   readonly registryUrl: string;
-  readonly key: DpopKey;
-  readonly jkt: string;
+  /** The agent's current key: it signs every proof and client assertion. */
+  key(): DpopKey;
+  /** Its RFC 7638 thumbprint. */
+  jkt(): string;
   /** The enrolled agent id, for client authentication. */
   agentId(): string | undefined;
 }
@@ -79,12 +81,24 @@ export interface RegistryClient {
     hint: "access_token" | "refresh_token",
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Replaces the agent's key at the registry with `next` (`POST /agents/rotate-key`: a proof by
+   * the current key, and one by `next` for the same request). Never repeated: once the registry
+   * swapped the key, a second try fails (`ERR_CLIENT_REJECTED`).
+   */
+  rotateKey(next: DpopKey, nextJkt: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves if `key` authenticates as the agent at the registry: an RFC 7009 revocation of a
+   * token that was never issued (answered 200 once the client is authenticated), its client
+   * assertion signed by `key`; `ERR_CLIENT_REJECTED` if it does not.
+   */
+  proveKey(key: DpopKey, signal?: AbortSignal): Promise<void>;
 }
 
 const FORM = "application/x-www-form-urlencoded";
 
 export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
-  const { http, key } = deps;
+  const { http } = deps;
   let metadata: Promise<RegistryMetadata> | undefined;
 
   const discover = (signal: AbortSignal | undefined): Promise<RegistryMetadata> => {
@@ -95,7 +109,7 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
     return metadata;
   };
 
-  const proof = (url: string) =>
+  const proof = (url: string, key = deps.key()) =>
     createDpopProof({
       key,
       method: "POST",
@@ -105,7 +119,7 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       ...nonceFor(http, url),
     });
 
-  const clientAuthentication = async (issuer: string) => {
+  const clientAuthentication = async (issuer: string, key: DpopKey) => {
     const clientId = deps.agentId();
     if (clientId === undefined) {
       throw new AgentAuthSdkError("ERR_NOT_ENROLLED", "Enrol the agent first: agent.enroll(code)");
@@ -127,14 +141,21 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
     url: string,
     issuer: string,
     form: Readonly<Record<string, string>>,
-    options: { signal?: AbortSignal | undefined; retry: boolean; dpop: boolean },
+    options: {
+      signal?: AbortSignal | undefined;
+      retry: boolean;
+      dpop: boolean;
+      /** Who signs the client assertion; the current key by default. */
+      key?: DpopKey;
+    },
   ): Promise<HttpAnswer> =>
     sendRequest(
       http,
       async (signal) => {
         const headers = new Headers({ Accept: "application/json", "Content-Type": FORM });
         if (options.dpop) headers.set("DPoP", await proof(url));
-        const body = new URLSearchParams({ ...form, ...(await clientAuthentication(issuer)) });
+        const key = options.key ?? deps.key();
+        const body = new URLSearchParams({ ...form, ...(await clientAuthentication(issuer, key)) });
         return new Request(url, { method: "POST", headers, body, signal, redirect: "error" });
       },
       { signal: options.signal, retry: options.retry },
@@ -168,7 +189,7 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       } catch {
         throw protocolError(answer, "The enrolment answer has no valid agent_id");
       }
-      if (body.jkt !== undefined && body.jkt !== deps.jkt) {
+      if (body.jkt !== undefined && body.jkt !== deps.jkt()) {
         throw protocolError(answer, "The registry enrolled another key than this agent's");
       }
       return { agentId };
@@ -229,6 +250,69 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       // RFC 7009 §2.2: 200 whether or not the token was still valid.
       if (answer.status !== 200) {
         throw registryError(answer, "Revoking the token failed", http.clock.now());
+      }
+    },
+
+    async rotateKey(next, nextJkt, signal) {
+      const agentId = deps.agentId();
+      if (agentId === undefined) {
+        throw new AgentAuthSdkError(
+          "ERR_NOT_ENROLLED",
+          "Enrol the agent first: agent.enroll(code)",
+        );
+      }
+      const url = `${trimSlash(deps.registryUrl)}/agents/rotate-key`;
+      // RFC 9449 §8: one retry with the nonce the registry sends, should it ask for one.
+      for (let nonceRetried = false; ; nonceRetried = true) {
+        const answer = await sendRequest(
+          http,
+          async (attemptSignal) =>
+            new Request(url, {
+              method: "POST",
+              headers: {
+                Accept: "application/json",
+                "Content-Type": "application/json",
+                DPoP: await proof(url),
+              },
+              body: JSON.stringify({ new_key_proof: await proof(url, next) }),
+              signal: attemptSignal,
+              redirect: "error",
+            }),
+          { signal, retry: false },
+        );
+        if (answer.status === 200) {
+          const body = parseJson(answer, "key rotation");
+          if (body.agent_id !== agentId || body.jkt !== nextJkt) {
+            throw protocolError(
+              answer,
+              "The registry's key rotation answer is for another agent or key",
+            );
+          }
+          return;
+        }
+        const error = registryError(answer, "The key rotation was refused", http.clock.now());
+        if (
+          error.code === "ERR_NONCE_REJECTED" &&
+          !nonceRetried &&
+          answer.headers.has("DPoP-Nonce")
+        ) {
+          continue;
+        }
+        throw error;
+      }
+    },
+
+    async proveKey(key, signal) {
+      const { issuer, revocationEndpoint } = await discover(signal);
+      const answer = await postForm(
+        revocationEndpoint,
+        issuer,
+        // A random value no token has: nothing is revoked, only the client is authenticated.
+        { token: `never-issued-${randomJti()}`, token_type_hint: "refresh_token" },
+        { signal, retry: true, dpop: false, key },
+      );
+      if (answer.status !== 200) {
+        throw registryError(answer, "The registry did not accept the next key", http.clock.now());
       }
     },
   };

@@ -52,8 +52,14 @@ export interface GrantStoreDeps {
   readonly logger: SdkLogger | undefined;
   /** Where the grants are saved whenever they change; `undefined` keeps them in memory only. */
   readonly storage: GrantStorage | undefined;
-  /** The agent's key thumbprint, which saved snapshots carry. */
-  readonly jkt: string;
+  /** The agent's current key thumbprint, which saved snapshots carry; it follows a rotation. */
+  jkt(): string;
+  /**
+   * Whether a key rotation is pending (a next key staged, not promoted): then the registry
+   * refusing the agent's authentication may only mean it holds the next key already, so the
+   * grants are kept for `agent.rotateKey()` to complete.
+   */
+  rotationPending(): boolean;
 }
 
 /**
@@ -80,10 +86,12 @@ export class GrantStore {
 
   /**
    * Holds the grants saved in the grant storage, if there is one, after checking they are of
-   * this agent's key; `ERR_GRANT_STORAGE` when they are not, or cannot be loaded.
+   * this agent's key — or of `nextJkt`, the staged next key's, which a rotation a crash
+   * interrupted saved them under; `ERR_GRANT_STORAGE` when they are not, or cannot be loaded.
    */
-  async load(): Promise<void> {
-    const { storage, jkt } = this.deps;
+  async load(nextJkt?: string): Promise<void> {
+    const { storage } = this.deps;
+    const jkt = this.deps.jkt();
     if (storage === undefined) return;
     let loaded: SavedGrants | undefined;
     try {
@@ -93,7 +101,7 @@ export class GrantStore {
     }
     if (loaded === undefined) return;
     const saved = parseSavedGrants(loaded, "The grant storage");
-    if (saved.jkt !== jkt) {
+    if (saved.jkt !== jkt && saved.jkt !== nextJkt) {
       // Refresh tokens are bound to the key they were issued to: another key cannot use them.
       throw new AgentAuthSdkError(
         "ERR_GRANT_STORAGE",
@@ -154,6 +162,14 @@ export class GrantStore {
     };
     this.held.set(grantId, grant);
     return info(grant);
+  }
+
+  /**
+   * Forgets every access token held (a key rotation revoked them): the next use of each grant
+   * refreshes it, with the key then current. Grants and refresh tokens are kept.
+   */
+  forgetAccessTokens(): void {
+    for (const grant of this.held.values()) grant.access = undefined;
   }
 
   /** Every grant held, for `serviceProvider` or for all, in the order they were approved. */
@@ -317,7 +333,8 @@ export class GrantStore {
       // The grant is over (revoked, expired, its agent disabled): holding it helps no one.
       if (
         isAgentAuthSdkError(error) &&
-        (error.code === "ERR_GRANT_INVALID" || error.code === "ERR_CLIENT_REJECTED") &&
+        (error.code === "ERR_GRANT_INVALID" ||
+          (error.code === "ERR_CLIENT_REJECTED" && !this.deps.rotationPending())) &&
         this.dropIfHeld(grant)
       ) {
         await this.saveOrWarn();
@@ -356,7 +373,7 @@ export class GrantStore {
         grants.push({ serviceProvider, grantId, refreshToken, authorization });
       }
     }
-    return { jkt: this.deps.jkt, grants };
+    return { jkt: this.deps.jkt(), grants };
   }
 }
 
