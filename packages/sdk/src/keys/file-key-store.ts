@@ -7,6 +7,7 @@ import {
   type PrivateAgentJwk,
   parsePrivateAgentJwk,
 } from "./agent-key-pair.js";
+import { cachedLoad } from "./cached-load.js";
 import {
   assertAgentId,
   type KeyStore,
@@ -44,42 +45,32 @@ export function createFileKeyStore(path: string): KeyStore {
     noun: "next key",
     maxBytes: MAX_KEY_FILE_BYTES,
   });
-  let loaded: Promise<StoredAgentKey> | undefined;
-  const load = () => {
-    loaded ??= loadKeys(file, nextFile).catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
-  const reload = () => {
-    loaded = undefined;
-    return load();
-  };
+  const loaded = cachedLoad(() => loadKeys(file, nextFile));
   return {
-    loadOrCreate: load,
+    loadOrCreate: loaded.get,
     async saveAgentId(agentId) {
       assertAgentId(agentId);
       const current = await readKeyFile(file);
       if (current === undefined) {
         throw file.error(`The key file ${file.path} disappeared before the agent id was saved`);
       }
-      if (loaded !== undefined) {
+      const held = loaded.current();
+      if (held !== undefined) {
         // Never label another key (a file replaced since it was loaded) with this agent's id.
-        const { x, y } = await crypto.subtle.exportKey("jwk", (await loaded).keyPair.publicKey);
+        const { x, y } = await crypto.subtle.exportKey("jwk", (await held).keyPair.publicKey);
         if (x !== current.x || y !== current.y) {
           throw file.error(`The key file ${file.path} holds another key than the one loaded`);
         }
       }
       await file.replace({ ...current, kid: agentId });
-      loaded = loaded?.then((stored) => ({ ...stored, agentId }));
+      loaded.update((stored) => ({ ...stored, agentId }));
     },
     async stageNextKey() {
-      const { nextKeyPair } = await load();
+      const { nextKeyPair } = await loaded.get();
       if (nextKeyPair !== undefined) return nextKeyPair;
       // Published with link(2): of two stores staging at once, the first one's key is the key.
       await createKeyFile(nextFile);
-      const staged = (await reload()).nextKeyPair;
+      const staged = (await loaded.reload()).nextKeyPair;
       if (staged === undefined) {
         throw nextFile.error(`The next key file ${nextFile.path} disappeared while it was staged`);
       }
@@ -103,7 +94,7 @@ export function createFileKeyStore(path: string): KeyStore {
         ...(current.kid === undefined ? {} : { kid: current.kid }),
       });
       await removeKeyFile(nextFile);
-      return reload();
+      return loaded.reload();
     },
   };
 }

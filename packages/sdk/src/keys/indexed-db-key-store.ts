@@ -4,6 +4,7 @@ import {
   indexedDbRecord,
 } from "../indexed-db/indexed-db-record.js";
 import { generateStoredAgentKeyPair, keyPairProblem } from "./agent-key-pair.js";
+import { cachedLoad } from "./cached-load.js";
 import {
   assertAgentId,
   isAgentId,
@@ -37,18 +38,7 @@ interface KeyRecord {
  */
 export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}): KeyStore {
   const record = indexedDbRecord(options, "agent-keys", "ERR_KEY_STORE");
-  let loaded: Promise<LoadedKeys> | undefined;
-  const load = () => {
-    loaded ??= loadKeys(record).catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
-  const reload = () => {
-    loaded = undefined;
-    return load();
-  };
+  const loaded = cachedLoad(() => loadKeys(record));
   const stored = ({ current, next }: LoadedKeys): StoredAgentKey => ({
     keyPair: current.keyPair,
     agentId: current.agentId,
@@ -56,11 +46,11 @@ export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}):
   });
   return {
     async loadOrCreate(): Promise<StoredAgentKey> {
-      return stored(await load());
+      return stored(await loaded.get());
     },
     async saveAgentId(agentId) {
       assertAgentId(agentId);
-      const { keyId } = (await load()).current;
+      const { keyId } = (await loaded.get()).current;
       const outcome = await record.transact(
         "readwrite",
         "save the agent id in",
@@ -87,13 +77,13 @@ export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}):
       if (outcome === "replaced") {
         throw record.error(`${record.where} holds another key than the one loaded`);
       }
-      loaded = loaded?.then((keys) => ({ ...keys, current: { ...keys.current, agentId } }));
+      loaded.update((keys) => ({ ...keys, current: { ...keys.current, agentId } }));
     },
     async stageNextKey() {
-      const { next } = await load();
+      const { next } = await loaded.get();
       if (next !== undefined) return next.keyPair;
       await addKeyRecord(record, nextKeyOf, "stage the next key in");
-      const staged = (await reload()).next;
+      const staged = (await loaded.reload()).next;
       if (staged === undefined) {
         throw record.error(`${record.where} lost its next key while it was staged`);
       }
@@ -120,7 +110,7 @@ export function createIndexedDbKeyStore(options: IndexedDbKeyStoreOptions = {}):
         },
       );
       if (!promoted) throw nothingStagedError(record.where);
-      return stored(await reload());
+      return stored(await loaded.reload());
     },
   };
 }

@@ -161,26 +161,33 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       { signal: options.signal, retry: options.retry },
     );
 
+  /**
+   * A JSON POST to one of the registry's agent endpoints, with a proof by the current key (each
+   * attempt's `body` made afresh: it may hold proofs too). Never repeated: neither is idempotent.
+   */
+  const postJson = (url: string, body: () => Promise<unknown>, signal: AbortSignal | undefined) =>
+    sendRequest(
+      http,
+      async (attemptSignal) =>
+        new Request(url, {
+          method: "POST",
+          headers: {
+            Accept: "application/json",
+            "Content-Type": "application/json",
+            DPoP: await proof(url),
+          },
+          body: JSON.stringify(await body()),
+          signal: attemptSignal,
+          redirect: "error",
+        }),
+      { signal, retry: false },
+    );
+
   return {
     async enroll(code, signal) {
       const url = `${trimSlash(deps.registryUrl)}/agents/enroll`;
-      // Not repeated: the code is single-use, so a second try after a lost answer would fail.
-      const answer = await sendRequest(
-        http,
-        async (attemptSignal) =>
-          new Request(url, {
-            method: "POST",
-            headers: {
-              Accept: "application/json",
-              "Content-Type": "application/json",
-              DPoP: await proof(url),
-            },
-            body: JSON.stringify({ code }),
-            signal: attemptSignal,
-            redirect: "error",
-          }),
-        { signal, retry: false },
-      );
+      // The code is single-use, so a second try after a lost answer would fail.
+      const answer = await postJson(url, async () => ({ code }), signal);
       if (answer.status !== 201) throw registryError(answer, "Enrolment failed", http.clock.now());
       const body = parseJson(answer, "enrolment");
       const agentId = body.agent_id;
@@ -264,21 +271,10 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       const url = `${trimSlash(deps.registryUrl)}/agents/rotate-key`;
       // RFC 9449 §8: one retry with the nonce the registry sends, should it ask for one.
       for (let nonceRetried = false; ; nonceRetried = true) {
-        const answer = await sendRequest(
-          http,
-          async (attemptSignal) =>
-            new Request(url, {
-              method: "POST",
-              headers: {
-                Accept: "application/json",
-                "Content-Type": "application/json",
-                DPoP: await proof(url),
-              },
-              body: JSON.stringify({ new_key_proof: await proof(url, next) }),
-              signal: attemptSignal,
-              redirect: "error",
-            }),
-          { signal, retry: false },
+        const answer = await postJson(
+          url,
+          async () => ({ new_key_proof: await proof(url, next) }),
+          signal,
         );
         if (answer.status === 200) {
           const body = parseJson(answer, "key rotation");

@@ -22,6 +22,7 @@ import { temporaryFiles } from "../support/temporary-files.js";
 import { createTestClock } from "../support/test-clock.js";
 import {
   describeEachBackend,
+  payAcme,
   startTestPlatform,
   type TestPlatform,
   uniqueBindingMessage,
@@ -96,13 +97,7 @@ describeEachBackend("grants kept across restarts", (backend) => {
       ],
       bindingMessage: uniqueBindingMessage(),
     });
-  const pay = (agent: Agent) =>
-    agent.fetch(`${platform.serviceProvider.url}/payments`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ merchant: "acme", amount: "5.00", currency: "EUR" }),
-      serviceProvider: platform.serviceProviderId,
-    });
+  const pay = (agent: Agent) => payAcme(platform, agent);
 
   it("comes back holding the grant its human approved, and pays without a new approval", async () => {
     const process = files();

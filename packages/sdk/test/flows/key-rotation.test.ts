@@ -18,13 +18,14 @@ import { claimsOf, expectSdkError } from "../support/assertions.js";
 import { temporaryFiles } from "../support/temporary-files.js";
 import {
   describeEachBackend,
+  payAcme,
   startTestPlatform,
   type TestPlatform,
 } from "../support/test-platform.js";
 
 const keyFiles = await temporaryFiles("agentauth-sdk-rotation-", "agent-key.json");
 
-const thumbprintOf = async (keyPair: CryptoKeyPair | undefined) =>
+const publicX = async (keyPair: CryptoKeyPair | undefined) =>
   keyPair === undefined ? undefined : (await crypto.subtle.exportKey("jwk", keyPair.publicKey)).x;
 
 /** A key store around `inner` whose first `promoteNextKey` fails, as a crash before it would. */
@@ -69,13 +70,7 @@ describeEachBackend("agent.rotateKey", (backend) => {
   });
   afterAll(() => platform?.close());
 
-  const pay = (agent: Agent) =>
-    agent.fetch(`${platform.serviceProvider.url}/payments`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ merchant: "acme", amount: "5.00", currency: "EUR" }),
-      serviceProvider: platform.serviceProviderId,
-    });
+  const pay = (agent: Agent) => payAcme(platform, agent);
 
   /** `GET /balance` at the service provider with `token` and a proof by `keyPair`. */
   const balanceWith = async (keyPair: CryptoKeyPair, token: string) => {
@@ -153,7 +148,7 @@ describeEachBackend("agent.rotateKey", (backend) => {
     expect(agent.id).toBe(id);
     const stored = await keyStore.loadOrCreate();
     expect(stored).toMatchObject({ agentId: id, nextKeyPair: undefined });
-    expect(await thumbprintOf(stored.keyPair)).toBe((agent.publicJwk as { x?: string }).x);
+    expect(await publicX(stored.keyPair)).toBe((agent.publicJwk as { x?: string }).x);
     expect((await grantStorage.load())?.jkt).toBe(rotated.jkt);
     // The access token held was revoked with the old key; the grant is kept, token-less.
     expect((await introspect(platform.registry.app, platform.apiKey, oldToken)).body.active).toBe(
@@ -270,18 +265,43 @@ describeEachBackend("agent.rotateKey", (backend) => {
     faults.loseAnswer = true;
     await expectSdkError(agent.rotateKey(), "ERR_UNAVAILABLE", /Could not reach/);
     expect(agent.jkt).toBe(before);
-    expect(await thumbprintOf((await keyStore.loadOrCreate()).nextKeyPair)).toBe(
-      await thumbprintOf(staged),
-    );
+    expect(await publicX((await keyStore.loadOrCreate()).nextKeyPair)).toBe(await publicX(staged));
 
     faults.loseAnswer = false;
     const { jkt } = await agent.rotateKey();
-    expect(await thumbprintOf((await keyStore.loadOrCreate()).keyPair)).toBe(
-      await thumbprintOf(staged),
-    );
+    expect(await publicX((await keyStore.loadOrCreate()).keyPair)).toBe(await publicX(staged));
     expect(jkt).toBe(agent.jkt);
     expect((await pay(agent)).status).toBe(200);
     expect(faults.rotations).toBe(3);
+  });
+
+  it("a grant storage that fails to save stops the rotation before the promotion; a retry completes it", async () => {
+    const inner = createMemoryGrantStorage();
+    let failing = false;
+    const grantStorage: GrantStorage = {
+      load: () => inner.load(),
+      async save(saved) {
+        if (failing) throw new Error("disk full");
+        await inner.save(saved);
+      },
+    };
+    const keyStore = createMemoryKeyStore();
+    const { agent, fetch } = await platform.agentWithGrant({ keyStore, grantStorage });
+    const before = agent.jkt;
+    failing = true;
+    await expectSdkError(agent.rotateKey(), "ERR_GRANT_STORAGE", /could not save the grants/);
+    const stored = await keyStore.loadOrCreate();
+    expect(await publicX(stored.keyPair)).not.toBe(await publicX(stored.nextKeyPair));
+    expect((await inner.load())?.jkt).toBe(before);
+    failing = false;
+    const { jkt } = await agent.rotateKey();
+    // The registry swapped the key once; the retry only saved and promoted.
+    expect(fetch.to("/agents/rotate-key").map((request) => request.status)).toEqual([200]);
+    expect((await inner.load())?.jkt).toBe(jkt);
+    expect(await publicX((await keyStore.loadOrCreate()).keyPair)).toBe(
+      await publicX(stored.nextKeyPair),
+    );
+    expect((await pay(agent)).status).toBe(200);
   });
 
   it("refuses a next key enrolled already, keeping both keys", async () => {

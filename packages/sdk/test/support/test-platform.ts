@@ -120,6 +120,16 @@ export function describeEachBackend(title: string, suite: (backend: Backend) => 
   for (const backend of backends()) describe(`${title} (${backend.name})`, () => suite(backend));
 }
 
+/** Pays ACME 5 EUR at the payments provider, with the agent's grant for it. */
+export function payAcme(platform: TestPlatform, agent: Agent): Promise<Response> {
+  return agent.fetch(`${platform.serviceProvider.url}/payments`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ merchant: "acme", amount: "5.00", currency: "EUR" }),
+    serviceProvider: platform.serviceProviderId,
+  });
+}
+
 let bindingMessages = 0;
 /** A binding message no other request of the run has, so requests are never de-duplicated. */
 export function uniqueBindingMessage(): string {
