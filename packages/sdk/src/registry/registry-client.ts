@@ -183,6 +183,39 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
       { signal, retry: false },
     );
 
+  /**
+   * RFC 9449 §8: a missing or stale nonce is answered `use_dpop_nonce` (or, off the OAuth
+   * endpoints, `ERR_USE_DPOP_NONCE`) with a fresh `DPoP-Nonce`, which the next proof carries.
+   * Exactly one such retry, never a loop.
+   */
+  const withNonceRetry = async (
+    url: string,
+    send: () => Promise<HttpAnswer>,
+  ): Promise<HttpAnswer> => {
+    const answer = await send();
+    if (!asksForNonce(answer)) return answer;
+    http.logger?.debug({ url }, "agentauth: retrying with the DPoP nonce");
+    return send();
+  };
+
+  /** RFC 7009, the client assertion signed by `key`: 200 whether or not the token was valid. */
+  const revokeAs = async (
+    key: DpopKey,
+    token: string,
+    hint: "access_token" | "refresh_token",
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<void> => {
+    const { issuer, revocationEndpoint } = await discover(signal);
+    const answer = await postForm(
+      revocationEndpoint,
+      issuer,
+      { token, token_type_hint: hint },
+      { signal, retry: true, dpop: false, key },
+    );
+    if (answer.status !== 200) throw registryError(answer, what, http.clock.now());
+  };
+
   return {
     async enroll(code, signal) {
       const url = `${trimSlash(deps.registryUrl)}/agents/enroll`;
@@ -226,39 +259,22 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
           ? {}
           : { serviceProvider: options.serviceProvider }),
       };
-      // RFC 9449 §8: a missing or stale nonce is answered use_dpop_nonce with a fresh
-      // DPoP-Nonce, which the next proof carries. Exactly one such retry, never a loop.
-      for (let nonceRetried = false; ; nonceRetried = true) {
-        const answer = await postForm(tokenEndpoint, issuer, form, {
+      const answer = await withNonceRetry(tokenEndpoint, () =>
+        postForm(tokenEndpoint, issuer, form, {
           signal: options.signal,
           retry: options.retry,
           dpop: true,
-        });
-        if (answer.status === 200) return { kind: "token", token: parseTokenAnswer(answer) };
-        const { error } = parseErrorBody(answer.text, answer.headers.get("Content-Type"));
-        if (error === "use_dpop_nonce" && !nonceRetried && answer.headers.has("DPoP-Nonce")) {
-          http.logger?.debug({ url: tokenEndpoint }, "agentauth: retrying with the DPoP nonce");
-          continue;
-        }
-        if (error === "authorization_pending") return { kind: "pending", slowDown: false };
-        if (error === "slow_down") return { kind: "pending", slowDown: true };
-        throw registryError(answer, options.what, http.clock.now(), context);
-      }
+        }),
+      );
+      if (answer.status === 200) return { kind: "token", token: parseTokenAnswer(answer) };
+      const { error } = parseErrorBody(answer.text, answer.headers.get("Content-Type"));
+      if (error === "authorization_pending") return { kind: "pending", slowDown: false };
+      if (error === "slow_down") return { kind: "pending", slowDown: true };
+      throw registryError(answer, options.what, http.clock.now(), context);
     },
 
-    async revoke(token, hint, signal) {
-      const { issuer, revocationEndpoint } = await discover(signal);
-      const answer = await postForm(
-        revocationEndpoint,
-        issuer,
-        { token, token_type_hint: hint },
-        { signal, retry: true, dpop: false },
-      );
-      // RFC 7009 §2.2: 200 whether or not the token was still valid.
-      if (answer.status !== 200) {
-        throw registryError(answer, "Revoking the token failed", http.clock.now());
-      }
-    },
+    revoke: (token, hint, signal) =>
+      revokeAs(deps.key(), token, hint, signal, "Revoking the token failed"),
 
     async rotateKey(next, nextJkt, signal) {
       const agentId = deps.agentId();
@@ -269,48 +285,30 @@ export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
         );
       }
       const url = `${trimSlash(deps.registryUrl)}/agents/rotate-key`;
-      // RFC 9449 §8: one retry with the nonce the registry sends, should it ask for one.
-      for (let nonceRetried = false; ; nonceRetried = true) {
-        const answer = await postJson(
-          url,
-          async () => ({ new_key_proof: await proof(url, next) }),
-          signal,
+      const answer = await withNonceRetry(url, () =>
+        postJson(url, async () => ({ new_key_proof: await proof(url, next) }), signal),
+      );
+      if (answer.status !== 200) {
+        throw registryError(answer, "The key rotation was refused", http.clock.now());
+      }
+      const body = parseJson(answer, "key rotation");
+      if (body.agent_id !== agentId || body.jkt !== nextJkt) {
+        throw protocolError(
+          answer,
+          "The registry's key rotation answer is for another agent or key",
         );
-        if (answer.status === 200) {
-          const body = parseJson(answer, "key rotation");
-          if (body.agent_id !== agentId || body.jkt !== nextJkt) {
-            throw protocolError(
-              answer,
-              "The registry's key rotation answer is for another agent or key",
-            );
-          }
-          return;
-        }
-        const error = registryError(answer, "The key rotation was refused", http.clock.now());
-        if (
-          error.code === "ERR_NONCE_REJECTED" &&
-          !nonceRetried &&
-          answer.headers.has("DPoP-Nonce")
-        ) {
-          continue;
-        }
-        throw error;
       }
     },
 
-    async proveKey(key, signal) {
-      const { issuer, revocationEndpoint } = await discover(signal);
-      const answer = await postForm(
-        revocationEndpoint,
-        issuer,
-        // A random value no token has: nothing is revoked, only the client is authenticated.
-        { token: `never-issued-${randomJti()}`, token_type_hint: "refresh_token" },
-        { signal, retry: true, dpop: false, key },
-      );
-      if (answer.status !== 200) {
-        throw registryError(answer, "The registry did not accept the next key", http.clock.now());
-      }
-    },
+    // A random value no token has: nothing is revoked, only the client is authenticated.
+    proveKey: (key, signal) =>
+      revokeAs(
+        key,
+        `never-issued-${randomJti()}`,
+        "refresh_token",
+        signal,
+        "The registry did not accept the next key",
+      ),
   };
 }
 
@@ -440,4 +438,10 @@ function trimSlash(url: string): string {
 function nonceFor(http: HttpDeps, url: string): { nonce?: string } {
   const nonce = http.nonces.get(url);
   return nonce === undefined ? {} : { nonce };
+}
+
+function asksForNonce(answer: HttpAnswer): boolean {
+  if (answer.status < 400 || !answer.headers.has("DPoP-Nonce")) return false;
+  const { error, code } = parseErrorBody(answer.text, answer.headers.get("Content-Type"));
+  return error === "use_dpop_nonce" || code === "ERR_USE_DPOP_NONCE";
 }
